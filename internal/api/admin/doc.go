@@ -1,0 +1,9 @@
+// Package admin serves Herd's own management API under /herd/v1: who am I,
+// and user management (admins only, but users may read themselves and
+// change their own password). The herd CLI talks to it.
+//
+// Every credential kind Herd knows is accepted here, which also makes
+// /herd/v1/whoami the place to check any credential. Errors are
+// {"code": "...", "message": "..."}, the CDP shape, written by
+// httpjson.CodedErrorWriter alone.
+package admin

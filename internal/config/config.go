@@ -1,0 +1,227 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+
+	"github.com/herdhq/herd/internal/auth/password"
+)
+
+// EnvPrefix starts the name of every environment variable Herd reads.
+const EnvPrefix = "HERD_"
+
+// Config is the server configuration.
+type Config struct {
+	Addr            string        `koanf:"addr"`
+	DataDir         string        `koanf:"data-dir"`
+	LogLevel        string        `koanf:"log-level"`
+	LogFormat       string        `koanf:"log-format"`
+	PublicURL       string        `koanf:"public-url"`
+	TLSCert         string        `koanf:"tls-cert"`
+	TLSKey          string        `koanf:"tls-key"`
+	MaxBodyBytes    int64         `koanf:"max-body-bytes"`
+	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
+
+	TokenIssuer      string        `koanf:"token-issuer"`
+	TokenTTL         time.Duration `koanf:"token-ttl"`
+	WorkloadTokenTTL time.Duration `koanf:"workload-token-ttl"`
+	SessionTTL       time.Duration `koanf:"session-ttl"`
+	SignatureWindow  time.Duration `koanf:"signature-window"`
+
+	PasswordMemoryKiB   uint32 `koanf:"password-memory-kib"`
+	PasswordIterations  uint32 `koanf:"password-iterations"`
+	PasswordParallelism uint8  `koanf:"password-parallelism"`
+
+	// MasterKey comes from HERD_MASTER_KEY only.
+	MasterKey string `koanf:"-"`
+}
+
+// Default returns the built-in defaults.
+func Default() Config {
+	return Config{
+		Addr:                ":7180",
+		DataDir:             "./herd-data",
+		LogLevel:            "info",
+		LogFormat:           "text",
+		MaxBodyBytes:        1 << 20,
+		ShutdownTimeout:     15 * time.Second,
+		TokenIssuer:         "KNOXSSO",
+		TokenTTL:            time.Hour,
+		WorkloadTokenTTL:    time.Hour,
+		SessionTTL:          30 * time.Minute,
+		SignatureWindow:     5 * time.Minute,
+		PasswordMemoryKiB:   password.DefaultParams.MemoryKiB,
+		PasswordIterations:  password.DefaultParams.Iterations,
+		PasswordParallelism: password.DefaultParams.Parallelism,
+	}
+}
+
+// ConfigFlag names the flag (and HERD_CONFIG) that points at a YAML file.
+const ConfigFlag = "config"
+
+// RegisterFlags defines the server's flags, with the defaults as values.
+func RegisterFlags(fs *pflag.FlagSet) {
+	d := Default()
+	fs.String(ConfigFlag, "", "YAML config file whose keys are the flag names (env HERD_CONFIG)")
+	fs.String("addr", d.Addr, "address to listen on")
+	fs.String("data-dir", d.DataDir, "directory for the database, keys and runtime files")
+	fs.String("log-level", d.LogLevel, "log level: debug, info, warn or error")
+	fs.String("log-format", d.LogFormat, "log format: text or json")
+	fs.String("public-url", d.PublicURL, "base URL clients use to reach this server (default: taken from each request)")
+	fs.String("tls-cert", d.TLSCert, "PEM certificate file; serve HTTPS when set with --tls-key")
+	fs.String("tls-key", d.TLSKey, "PEM private key file of --tls-cert")
+	fs.Int64("max-body-bytes", d.MaxBodyBytes, "largest request body accepted by the JSON APIs")
+	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "how long to wait for requests to finish on shutdown")
+	fs.String("token-issuer", d.TokenIssuer, "iss claim of access tokens")
+	fs.Duration("token-ttl", d.TokenTTL, "lifetime of access tokens from the Knox endpoints")
+	fs.Duration("workload-token-ttl", d.WorkloadTokenTTL, "lifetime of CDP workload tokens")
+	fs.Duration("session-ttl", d.SessionTTL, "idle lifetime of session cookies")
+	fs.Duration("signature-window", d.SignatureWindow, "largest difference allowed between x-altus-date and the server clock")
+	fs.Uint32("password-memory-kib", d.PasswordMemoryKiB, "argon2id memory cost of new password hashes, KiB")
+	fs.Uint32("password-iterations", d.PasswordIterations, "argon2id time cost of new password hashes")
+	fs.Uint8("password-parallelism", d.PasswordParallelism, "argon2id parallelism of new password hashes")
+}
+
+// settingNames returns the names of the settings: the flags of
+// RegisterFlags but --config.
+func settingNames() map[string]bool {
+	fs := pflag.NewFlagSet("names", pflag.ContinueOnError)
+	RegisterFlags(fs)
+	names := map[string]bool{}
+	fs.VisitAll(func(f *pflag.Flag) { names[f.Name] = f.Name != ConfigFlag })
+	return names
+}
+
+// Load builds the configuration from the flags (parsed already), the
+// environment and the config file the flags or environment name.
+func Load(fs *pflag.FlagSet, environ []string) (Config, error) {
+	known := settingNames()
+	envVal := func(name string) string { // the last entry wins, as in exec
+		v := ""
+		for _, kv := range environ {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+				v = val
+			}
+		}
+		return v
+	}
+
+	k := koanf.New(".")
+	path, _ := fs.GetString(ConfigFlag)
+	if !fs.Changed(ConfigFlag) {
+		path = envVal(EnvPrefix + "CONFIG")
+	}
+	if path != "" {
+		if err := k.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("load config file %s: %w", path, err)
+		}
+		for _, key := range k.Keys() {
+			if !known[key] {
+				return Config{}, fmt.Errorf("load config file %s: unknown key %q", path, key)
+			}
+		}
+	}
+	envProvider := env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, v string) (string, any) {
+			key := strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, EnvPrefix)), "_", "-")
+			if !known[key] {
+				return "", nil // HERD_MASTER_KEY, HERD_CONFIG, client settings, …
+			}
+			return key, v
+		},
+	})
+	if err := k.Load(envProvider, nil); err != nil {
+		return Config{}, fmt.Errorf("load environment: %w", err)
+	}
+	flags := posflag.ProviderWithFlag(fs, ".", k, func(f *pflag.Flag) (string, any) {
+		if !known[f.Name] {
+			return "", nil // --config, --help
+		}
+		return f.Name, posflag.FlagVal(fs, f)
+	})
+	if err := k.Load(flags, nil); err != nil {
+		return Config{}, fmt.Errorf("load flags: %w", err)
+	}
+
+	cfg := Default()
+	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(mapstructure.StringToTimeDurationHookFunc(), mapstructure.TextUnmarshallerHookFunc()),
+		Result:           &cfg,
+		WeaklyTypedInput: true,
+		ErrorUnused:      true,
+		TagName:          "koanf",
+	}})
+	if err != nil {
+		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	cfg.MasterKey = envVal(EnvPrefix + "MASTER_KEY")
+	return cfg, cfg.Validate()
+}
+
+// PasswordParams returns the argon2id parameters of the configuration.
+func (c Config) PasswordParams() password.Params {
+	return password.Params{MemoryKiB: c.PasswordMemoryKiB, Iterations: c.PasswordIterations, Parallelism: c.PasswordParallelism}
+}
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr %q: want host:port or :port", c.Addr)
+	}
+	if c.DataDir == "" {
+		bad("data-dir must not be empty")
+	}
+	switch strings.ToLower(c.LogLevel) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log-format %q: want text or json", c.LogFormat)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public-url %q: want an http or https URL", c.PublicURL)
+		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls-cert and tls-key must be given together")
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("max-body-bytes %d: want at least 1024", c.MaxBodyBytes)
+	}
+	if c.TokenIssuer == "" {
+		bad("token-issuer must not be empty")
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"token-ttl", c.TokenTTL}, {"workload-token-ttl", c.WorkloadTokenTTL}, {"session-ttl", c.SessionTTL},
+		{"signature-window", c.SignatureWindow}, {"shutdown-timeout", c.ShutdownTimeout},
+	} {
+		if d.d < time.Second {
+			bad("%s %s: want at least 1s", d.name, d.d)
+		}
+	}
+	if err := c.PasswordParams().Validate(); err != nil {
+		bad("password hash parameters: %w", err)
+	}
+	return errors.Join(errs...)
+}

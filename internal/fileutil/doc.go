@@ -1,0 +1,2 @@
+// Package fileutil holds small file-system helpers shared by Herd's packages.
+package fileutil

@@ -1,0 +1,135 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/herdhq/herd/internal/api/admin"
+	"github.com/herdhq/herd/internal/api/cde"
+	"github.com/herdhq/herd/internal/api/httpjson"
+	"github.com/herdhq/herd/internal/api/iam"
+	"github.com/herdhq/herd/internal/apperr"
+)
+
+func (s *Server) routes(certDER []byte) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		httpjson.Write(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+
+	cde.NewKnox(s.auth, s.log, s.cfg.PublicURL, certDER).Register(mux)
+	iam.New(s.auth, s.log).Register(mux)
+	admin.New(s.auth, s.log).Register(mux)
+
+	// Unknown paths and methods get JSON errors too.
+	mux.Handle("/", notFound(mux))
+	return s.recoverPanics(s.accessLog(s.limitBody(mux)))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.ready.Load() {
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "starting or shutting down"})
+		return
+	}
+	if err := s.db.Ping(r.Context()); err != nil {
+		s.log.Warn("readiness check failed", "err", err)
+		httpjson.Write(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "reason": "store does not answer"})
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// notFound answers requests no route takes: 405 with Allow when the path
+// exists for other methods, 404 otherwise.
+func notFound(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range probeMethods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, pattern := mux.Handler(probe); pattern != "/" && pattern != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writePlainError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or "))
+			return
+		}
+		writePlainError(w, http.StatusNotFound, "no endpoint "+r.URL.Path)
+	})
+}
+
+// writePlainError answers outside any API family: {"status", "message"}.
+func writePlainError(w http.ResponseWriter, status int, msg string) {
+	httpjson.Write(w, status, map[string]any{"status": status, "message": msg})
+}
+
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writePlainError(w, http.StatusRequestEntityTooLarge, apperr.Message(&http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusRecorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusRecorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// accessLog logs each request's method, path, status and duration, never
+// its headers or query (they may carry credentials).
+func (s *Server) accessLog(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		level := slog.LevelDebug
+		if rec.status >= 500 {
+			level = slog.LevelWarn
+		}
+		s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path,
+			"status", rec.status, "duration", time.Since(start), "remote", r.RemoteAddr)
+	})
+}
+
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(v)
+				}
+				s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writePlainError(w, http.StatusInternalServerError, "internal server error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

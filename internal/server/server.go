@@ -1,0 +1,244 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/herdhq/herd/internal/auth"
+	"github.com/herdhq/herd/internal/config"
+	"github.com/herdhq/herd/internal/fileutil"
+	"github.com/herdhq/herd/internal/keyring"
+	"github.com/herdhq/herd/internal/store"
+)
+
+// InitialPasswordFile is the file, in the data directory, that receives the
+// first admin password.
+const InitialPasswordFile = "initial-admin-password"
+
+// Options are the parts a caller (usually a test) may replace.
+type Options struct {
+	Now      func() time.Time // clock
+	NewID    func() string    // id source
+	Stderr   io.Writer        // where the first admin password is printed; os.Stderr if nil
+	Listener net.Listener     // listen here instead of on cfg.Addr
+}
+
+// Server is a Herd control-plane server.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	db      *store.DB
+	auth    *auth.Service
+	ln      net.Listener
+	http    *http.Server
+	unlock  func()
+	ready   atomic.Bool
+	closing sync.Once
+}
+
+// New opens the data directory and store, prepares the auth service (first
+// start: master key, signing key, admin user) and binds the listener.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	// Everything that can be checked without side effects comes first.
+	var certDER []byte
+	var tlsConf *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS certificate: %w", err)
+		}
+		certDER = cert.Certificate[0]
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
+	if err := prepareDataDir(cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	if s.unlock, err = lockDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	kr, err := keyring.Load(cfg.DataDir, cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	if s.db, err = store.Open(ctx, filepath.Join(cfg.DataDir, "herd.db")); err != nil {
+		return nil, err
+	}
+	s.auth, err = auth.New(ctx, s.db, kr, auth.Config{
+		Issuer:           cfg.TokenIssuer,
+		TokenTTL:         cfg.TokenTTL,
+		WorkloadTokenTTL: cfg.WorkloadTokenTTL,
+		SessionTTL:       cfg.SessionTTL,
+		SignatureWindow:  cfg.SignatureWindow,
+		Password:         cfg.PasswordParams(),
+		Now:              opts.Now,
+		NewID:            opts.NewID,
+		Logger:           log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.bootstrap(ctx, opts.Stderr); err != nil {
+		return nil, err
+	}
+	s.ln = opts.Listener
+	if s.ln == nil {
+		if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+		}
+	}
+	if tlsConf != nil {
+		s.ln = tls.NewListener(s.ln, tlsConf)
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(certDER),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// prepareDataDir creates the data directory, or narrows an existing one to
+// its owner: it holds the database with password hashes and the master key.
+func prepareDataDir(dir string, log *slog.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("stat data directory: %w", err)
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return fmt.Errorf("restrict data directory %s (mode %v) to its owner: %w", dir, perm, err)
+		}
+		log.Warn("data directory was open to other users; restricted it to mode 0700", "dir", dir, "was", perm.String())
+	}
+	return nil
+}
+
+// bootstrap creates the admin user on first start, writes its password to
+// the data directory and prints it once.
+func (s *Server) bootstrap(ctx context.Context, out io.Writer) error {
+	path := filepath.Join(s.cfg.DataDir, InitialPasswordFile)
+	var pw string
+	created, err := s.auth.Bootstrap(ctx, func(p string) error {
+		pw = p
+		return fileutil.WriteFileAtomic(path, []byte(p+"\n"), 0o600)
+	})
+	if err != nil {
+		return err
+	}
+	if created {
+		s.log.Info("created user admin; its password is in the data directory", "file", path)
+		fmt.Fprintf(out, "\nHerd created the first user.\n\n    user:     admin\n    password: %s\n\n"+
+			"The password is also in %s (mode 0600).\nChange it with: herd user passwd admin\n\n", pw, path)
+	}
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Auth returns the auth service, for in-process callers such as tests.
+func (s *Server) Auth() *auth.Service { return s.auth }
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.http.Handler }
+
+// Run serves until ctx ends, then stops accepting requests, lets the ones
+// in flight finish (up to the shutdown timeout) and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.release()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.sweepLoop(ctx) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.ready.Store(true)
+	s.log.Info("herd server listening", "addr", s.Addr().String(), "data_dir", s.cfg.DataDir, "tls", s.cfg.TLSCert != "")
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("serve: %w", err)
+	}
+	s.ready.Store(false)
+	stop()
+	s.log.Info("herd server shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := s.http.Shutdown(shutdownCtx); serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, fmt.Errorf("shut down HTTP server: %w", serr))
+	}
+	wg.Wait()
+	s.log.Info("herd server stopped")
+	return err
+}
+
+// release closes the store and the data-directory lock, once.
+func (s *Server) release() {
+	s.closing.Do(func() {
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				s.log.Error("close store", "err", err)
+			}
+		}
+		if s.unlock != nil {
+			s.unlock()
+		}
+	})
+}
+
+// Close releases what New took, for a server that will not Run.
+func (s *Server) Close() error {
+	if s.ln != nil {
+		s.ln.Close()
+	}
+	s.release()
+	return nil
+}
+
+const sweepInterval = time.Minute
+
+func (s *Server) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := s.auth.Sweep(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("sweep expired auth records", "err", err)
+			}
+		}
+	}
+}

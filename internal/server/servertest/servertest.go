@@ -1,0 +1,175 @@
+package servertest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/herdhq/herd/internal/config"
+	"github.com/herdhq/herd/internal/server"
+)
+
+// Clock is a settable clock, safe for concurrent use.
+type Clock struct {
+	mu   sync.Mutex
+	t    time.Time
+	wall bool
+}
+
+// NewClock returns a clock set to t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// WallClock returns a clock that follows the real time, for tests with
+// clients that date their own requests; Advance cannot move it.
+func WallClock() *Clock { return &Clock{wall: true} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	if c.wall {
+		return time.Now().UTC()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	if c.wall {
+		panic("servertest: Advance on a wall clock")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Env is a running server.
+type Env struct {
+	URL           string
+	DataDir       string
+	AdminPassword string
+	Clock         *Clock
+	Server        *server.Server
+	Config        config.Config
+	Banner        string // what the server printed on stderr at start
+
+	stop func()
+}
+
+// Option changes the configuration of a test server.
+type Option func(*config.Config)
+
+// WithDataDir starts the server on an existing data directory.
+func WithDataDir(dir string) Option { return func(c *config.Config) { c.DataDir = dir } }
+
+// WithTLS serves HTTPS with the given PEM certificate and key files.
+func WithTLS(certFile, keyFile string) Option {
+	return func(c *config.Config) { c.TLSCert, c.TLSKey = certFile, keyFile }
+}
+
+// TestConfig is the configuration test servers start from: cheap password
+// hashing, otherwise the defaults.
+func TestConfig(dataDir string) config.Config {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dataDir
+	cfg.PasswordMemoryKiB = 8 * 1024
+	cfg.PasswordIterations = 1
+	cfg.PasswordParallelism = 1
+	return cfg
+}
+
+// Start runs a server until the test ends. The clock starts at the real
+// current time.
+func Start(tb testing.TB, opts ...Option) *Env {
+	tb.Helper()
+	return StartWithClock(tb, NewClock(time.Now().UTC()), opts...)
+}
+
+// StartWithClock runs a server with the given clock until the test ends.
+func StartWithClock(tb testing.TB, clock *Clock, opts ...Option) *Env {
+	tb.Helper()
+	cfg := TestConfig(filepath.Join(tb.TempDir(), "data"))
+	for _, o := range opts {
+		o(&cfg)
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var banner bytes.Buffer
+	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := server.New(context.Background(), cfg, log, server.Options{Now: clock.Now, Stderr: &banner, Listener: ln})
+	if err != nil {
+		ln.Close()
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	env := &Env{
+		URL: scheme + "://" + ln.Addr().String(), DataDir: cfg.DataDir, Clock: clock, Server: srv, Config: cfg, Banner: banner.String(),
+	}
+	var once sync.Once
+	env.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				tb.Errorf("server stopped with error: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(env.stop)
+	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, server.InitialPasswordFile))
+	if err != nil {
+		tb.Fatalf("read initial admin password: %v", err)
+	}
+	env.AdminPassword = strings.TrimSpace(string(pw))
+	env.waitReady(tb)
+	return env
+}
+
+// Stop shuts the server down (also done at the end of the test).
+func (e *Env) Stop() { e.stop() }
+
+func (e *Env) waitReady(tb testing.TB) {
+	tb.Helper()
+	// Readiness only: the tests check certificates themselves.
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // see above
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := client.Get(e.URL + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	tb.Fatal("server did not become ready")
+}
+
+type testWriter struct{ t testing.TB }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
