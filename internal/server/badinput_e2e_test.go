@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http"
 	"strings"
@@ -267,7 +268,7 @@ func TestBadBodies(t *testing.T) {
 		req("unknown field", `{"workloadName": "DE", "color": "red"}`, 400, "INVALID_ARGUMENT", `unknown field "color"`),
 		req("missing workload", `{}`, 400, "INVALID_ARGUMENT", "workloadName is required"),
 		req("unknown workload", `{"workloadName": "ML"}`, 400, "INVALID_ARGUMENT", `unknown workloadName "ML"`),
-		{name: "oversized body", method: "POST", path: path, body: big, headers: headers{"Content-Type": "application/json"}, status: 413, shape: plainShape, message: "larger than the limit"},
+		req("oversized body", big, 413, "INVALID_ARGUMENT", "larger than the limit of 1048576 bytes"),
 	})
 }
 
@@ -285,9 +286,10 @@ func TestOversizedChunkedBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 413 || req.ContentLength != 0 {
-		t.Fatalf("status %d (content length %d), want 413", resp.StatusCode, req.ContentLength)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || req.ContentLength != 0 || !strings.Contains(string(b), `"code":"INVALID_ARGUMENT"`) {
+		t.Fatalf("status %d (content length %d) %s, want 413 in the CDP shape", resp.StatusCode, req.ContentLength, b)
 	}
 }
 
