@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -244,4 +246,121 @@ func TestUsageErrors(t *testing.T) {
 			t.Fatalf("%v: exit %v, stderr %q; want exit status 2 with a message", args, err, p.stderr)
 		}
 	}
+}
+
+// kill -9 in the middle of an upload: after the restart the file that was
+// uploaded before is whole, the interrupted one is absent, and nothing of
+// it is left on disk.
+func TestKillNineDuringUpload(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startServer(t, dir)
+	base := "http://" + p.addr
+	pwBytes, _ := os.ReadFile(filepath.Join(dir, "initial-admin-password"))
+	token := cdeToken(t, base, strings.TrimSpace(string(pwBytes)))
+	api := base + "/dex/api/v1"
+	do := func(method, path, contentType string, body io.Reader) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, api+path, body)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", contentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, b := do("POST", "/resources", "application/json", strings.NewReader(`{"name":"r"}`)); status != http.StatusCreated {
+		t.Fatalf("create resource: %d %s", status, b)
+	}
+	var whole bytes.Buffer
+	mw := multipart.NewWriter(&whole)
+	fw, _ := mw.CreateFormFile("file", "a")
+	fw.Write([]byte("complete"))
+	mw.Close()
+	if status, b := do("PUT", "/resources/r/done.txt", mw.FormDataContentType(), &whole); status != http.StatusCreated {
+		t.Fatalf("first upload: %d %s", status, b)
+	}
+
+	// An upload that is still streaming when the server dies.
+	pr, pw := io.Pipe()
+	mw = multipart.NewWriter(pw)
+	started := make(chan struct{})
+	go func() {
+		fw, _ := mw.CreateFormFile("file", "b")
+		fw.Write(bytes.Repeat([]byte("x"), 4<<20))
+		close(started)
+		time.Sleep(time.Minute) // never finishes
+	}()
+	go func() {
+		req, _ := http.NewRequest("PUT", api+"/resources/r/half.bin", pr)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	deadline := time.Now().Add(10 * time.Second)
+	for !hasTemp(filepath.Join(dir, "blobs")) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !hasTemp(filepath.Join(dir, "blobs")) {
+		t.Fatal("the upload never reached the disk")
+	}
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.wait(t, 20*time.Second)
+	pw.CloseWithError(io.ErrClosedPipe)
+
+	p = startServer(t, dir)
+	base = "http://" + p.addr
+	api = base + "/dex/api/v1"
+	if hasTemp(filepath.Join(dir, "blobs")) {
+		t.Fatal("the interrupted upload is still on disk after the restart")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "blobs"))
+	if len(entries) != 1 {
+		t.Fatalf("blobs after restart: %v", entries)
+	}
+	if status, body := do("GET", "/resources/r/done.txt", "", nil); status != http.StatusOK || body != "complete" {
+		t.Fatalf("completed upload after kill -9: %d %q", status, body)
+	}
+	if status, _ := do("GET", "/resources/r/half.bin", "", nil); status != http.StatusNotFound {
+		t.Fatalf("interrupted upload: %d", status)
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	if err := p.wait(t, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func hasTemp(dir string) bool {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			return true
+		}
+	}
+	return false
+}
+
+func cdeToken(t *testing.T, base, pw string) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/gateway/authtkn/knoxtoken/api/v1/token", nil)
+	req.SetBasicAuth("admin", pw)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tr struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil || tr.AccessToken == "" {
+		t.Fatalf("token: %v", err)
+	}
+	return tr.AccessToken
 }

@@ -28,7 +28,7 @@ SIGINT or SIGTERM stops the server cleanly.`,
 				return usageError{err}
 			}
 			log := newLogger(stdio.Err, cfg.LogLevel, cfg.LogFormat)
-			srv, err := server.New(cmd.Context(), cfg, log, server.Options{Stderr: stdio.Err})
+			srv, err := server.New(cmd.Context(), cfg, log, server.Options{Stderr: stdio.Err, Version: Version})
 			if err != nil {
 				return err
 			}

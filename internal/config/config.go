@@ -32,6 +32,7 @@ type Config struct {
 	TLSCert         string        `koanf:"tls-cert"`
 	TLSKey          string        `koanf:"tls-key"`
 	MaxBodyBytes    int64         `koanf:"max-body-bytes"`
+	MaxUploadBytes  int64         `koanf:"max-upload-bytes"`
 	ShutdownTimeout time.Duration `koanf:"shutdown-timeout"`
 
 	TokenIssuer      string        `koanf:"token-issuer"`
@@ -56,6 +57,7 @@ func Default() Config {
 		LogLevel:            "info",
 		LogFormat:           "text",
 		MaxBodyBytes:        1 << 20,
+		MaxUploadBytes:      1 << 30,
 		ShutdownTimeout:     15 * time.Second,
 		TokenIssuer:         "KNOXSSO",
 		TokenTTL:            time.Hour,
@@ -83,6 +85,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("tls-cert", d.TLSCert, "PEM certificate file; serve HTTPS when set with --tls-key")
 	fs.String("tls-key", d.TLSKey, "PEM private key file of --tls-cert")
 	fs.Int64("max-body-bytes", d.MaxBodyBytes, "largest request body accepted by the JSON APIs")
+	fs.Int64("max-upload-bytes", d.MaxUploadBytes, "largest file accepted into a resource")
 	fs.Duration("shutdown-timeout", d.ShutdownTimeout, "how long to wait for requests to finish on shutdown")
 	fs.String("token-issuer", d.TokenIssuer, "iss claim of access tokens")
 	fs.Duration("token-ttl", d.TokenTTL, "lifetime of access tokens from the Knox endpoints")
@@ -205,6 +208,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxBodyBytes < 1024 {
 		bad("max-body-bytes %d: want at least 1024", c.MaxBodyBytes)
+	}
+	if c.MaxUploadBytes < 1 {
+		bad("max-upload-bytes %d: want at least 1", c.MaxUploadBytes)
 	}
 	if c.TokenIssuer == "" {
 		bad("token-issuer must not be empty")

@@ -42,6 +42,7 @@ func call(t *testing.T, method, url, body string, h headers) (int, http.Header, 
 	if err != nil {
 		t.Fatal(err)
 	}
+	checkSpec(t, req, resp.StatusCode, resp.Header, b)
 	return resp.StatusCode, resp.Header, b
 }
 

@@ -21,12 +21,17 @@ func (s *Server) routes(certDER []byte) http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 
 	cde.NewKnox(s.auth, s.log, s.cfg.PublicURL, certDER).Register(mux)
-	iam.New(s.auth, s.log).Register(mux)
-	admin.New(s.auth, s.log).Register(mux)
+	jobsAPI := cde.NewJobsAPI(s.jobs, s.auth, s.log, cde.Options{
+		MaxBodyBytes: s.cfg.MaxBodyBytes, MaxUploadBytes: s.cfg.MaxUploadBytes, Version: s.version,
+	})
+	jobsAPI.Register(mux)
+	jobsAPI.RegisterDocs(mux)
+	iam.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
+	admin.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
 
 	// Unknown paths and methods get JSON errors too.
 	mux.Handle("/", notFound(mux))
-	return s.recoverPanics(s.accessLog(s.limitBody(mux)))
+	return s.recoverPanics(s.accessLog(mux))
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
@@ -68,16 +73,6 @@ func notFound(mux *http.ServeMux) http.Handler {
 // writePlainError answers outside any API family: {"status", "message"}.
 func writePlainError(w http.ResponseWriter, status int, msg string) {
 	httpjson.Write(w, status, map[string]any{"status": status, "message": msg})
-}
-
-// limitBody caps what a handler can read of a request body. A body over the
-// limit fails the handler's decoding, which answers 413 in its API family's
-// error shape.
-func (s *Server) limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
 }
 
 type statusRecorder struct {

@@ -16,8 +16,10 @@ import (
 	"time"
 
 	"github.com/herdhq/herd/internal/auth"
+	"github.com/herdhq/herd/internal/blobstore"
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/fileutil"
+	"github.com/herdhq/herd/internal/jobs"
 	"github.com/herdhq/herd/internal/keyring"
 	"github.com/herdhq/herd/internal/store"
 )
@@ -32,6 +34,7 @@ type Options struct {
 	NewID    func() string    // id source
 	Stderr   io.Writer        // where the first admin password is printed; os.Stderr if nil
 	Listener net.Listener     // listen here instead of on cfg.Addr
+	Version  string           // reported by the APIs
 }
 
 // Server is a Herd control-plane server.
@@ -40,9 +43,11 @@ type Server struct {
 	log     *slog.Logger
 	db      *store.DB
 	auth    *auth.Service
+	jobs    *jobs.Service
 	ln      net.Listener
 	http    *http.Server
 	unlock  func()
+	version string
 	ready   atomic.Bool
 	closing sync.Once
 }
@@ -67,7 +72,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		certDER = cert.Certificate[0]
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log, version: opts.Version}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -101,6 +106,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	if err := s.bootstrap(ctx, opts.Stderr); err != nil {
+		return nil, err
+	}
+	blobs, err := blobstore.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	s.jobs, err = jobs.New(ctx, s.db, kr, blobs, jobs.Config{MaxUploadBytes: cfg.MaxUploadBytes, Now: opts.Now, Logger: log})
+	if err != nil {
 		return nil, err
 	}
 	s.ln = opts.Listener
@@ -228,6 +241,8 @@ func (s *Server) Close() error {
 
 const sweepInterval = time.Minute
 
+// sweepLoop deletes expired auth records and keeps the database's planner
+// statistics current, every minute.
 func (s *Server) sweepLoop(ctx context.Context) {
 	t := time.NewTicker(sweepInterval)
 	defer t.Stop()
@@ -238,6 +253,9 @@ func (s *Server) sweepLoop(ctx context.Context) {
 		case <-t.C:
 			if err := s.auth.Sweep(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("sweep expired auth records", "err", err)
+			}
+			if err := s.db.Optimize(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("optimize database", "err", err)
 			}
 		}
 	}

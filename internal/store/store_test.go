@@ -3,10 +3,15 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/herdhq/herd/internal/listquery"
 )
 
 func openTest(t *testing.T) *DB {
@@ -16,6 +21,19 @@ func openTest(t *testing.T) *DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openWithVC is openTest with a virtual cluster "vc".
+func openWithVC(t *testing.T) *DB {
+	t.Helper()
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.InTx(ctx, func(q *Queries) error {
+		return q.EnsureVirtualCluster(ctx, VirtualClusterRow{ID: "vc", Name: "vc", CreatedAt: t0})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 
@@ -171,5 +189,94 @@ func TestMeta(t *testing.T) {
 	_ = db.InTx(ctx, func(q *Queries) (err error) { second, err = q.PutMetaIfAbsent(ctx, "k", "v2"); return })
 	if first != "v1" || second != "v1" {
 		t.Fatalf("PutMetaIfAbsent = %q, %q", first, second)
+	}
+}
+
+// A cached count never outlives a committed write to its table.
+func TestListCountFollowsWrites(t *testing.T) {
+	db := openWithVC(t)
+	ctx := context.Background()
+	insert := func(name string) {
+		t.Helper()
+		if err := db.InTx(ctx, func(q *Queries) error {
+			return q.InsertJob(ctx, JobRow{VCID: "vc", Name: name, Type: "spark", Spec: `{}`, CreatedBy: "a", CreatedAt: t0, ModifiedAt: t0})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []string{"a", "b", "c"} {
+		insert(n)
+	}
+	lq, err := listquery.Parse(JobListSchema, url.Values{"limit": {"2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() int {
+		t.Helper()
+		_, n, err := db.Read().ListJobs(ctx, "vc", lq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("count = %d", n)
+	}
+	insert("d")
+	if n := count(); n != 4 {
+		t.Fatalf("count after an insert = %d", n)
+	}
+	// A failed transaction moves nothing.
+	_ = db.InTx(ctx, func(q *Queries) error {
+		if err := q.DeleteJob(ctx, "vc", "a"); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if n := count(); n != 4 {
+		t.Fatalf("count after a rollback = %d", n)
+	}
+	if err := db.InTx(ctx, func(q *Queries) error { return q.DeleteJob(ctx, "vc", "a") }); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("count after a delete = %d", n)
+	}
+}
+
+// After Optimize, counts over a filter that matches everything still read
+// a narrow covering index, not the wide rows with their JSON documents.
+func TestOptimizeKeepsCountsOnIndexes(t *testing.T) {
+	db := openWithVC(t)
+	ctx := context.Background()
+	if err := db.InTx(ctx, func(q *Queries) error {
+		spec := `{"spark":{"file":"` + strings.Repeat("x", 400) + `"}}`
+		for i := range 2000 {
+			if err := q.InsertJob(ctx, JobRow{VCID: "vc", Name: fmt.Sprintf("j%05d", i), Type: "spark", Spec: spec, CreatedBy: "a", CreatedAt: t0, ModifiedAt: t0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Optimize(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var stat string
+	if err := db.w.QueryRowContext(ctx, `SELECT stat FROM sqlite_stat1 WHERE tbl = 'jobs' AND idx IS NULL`).Scan(&stat); err != nil || !strings.Contains(stat, "sz=") {
+		t.Fatalf("no row width hint: %q %v", stat, err)
+	}
+	var id, parent, unused int
+	var plan string
+	if err := db.r.QueryRowContext(ctx, `EXPLAIN QUERY PLAN SELECT COUNT(*) FROM jobs WHERE vc_id = $1 AND (type = $2)`, "vc", "spark").Scan(&id, &parent, &unused, &plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(plan, "COVERING INDEX") {
+		t.Fatalf("count plan: %s", plan)
+	}
+	// Nothing to do the second time.
+	if err := db.Optimize(ctx); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -12,12 +12,13 @@ import (
 // API serves /herd/v1.
 type API struct {
 	auth       *auth.Service
+	json       httpjson.Decoder
 	writeError func(http.ResponseWriter, *http.Request, error)
 }
 
 // New returns the management API.
-func New(a *auth.Service, log *slog.Logger) *API {
-	return &API{auth: a, writeError: httpjson.CodedErrorWriter(log)}
+func New(a *auth.Service, log *slog.Logger, maxBody int64) *API {
+	return &API{auth: a, json: httpjson.Decoder{MaxBytes: maxBody}, writeError: httpjson.CodedErrorWriter(log)}
 }
 
 // Register adds the routes to mux.
@@ -109,7 +110,7 @@ type CreateUserRequest struct {
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request) {
 	var req CreateUserRequest
-	if err := httpjson.Decode(r, &req, false); err != nil {
+	if err := a.json.Decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -144,7 +145,7 @@ type UpdateUserRequest struct {
 
 func (a *API) updateUser(w http.ResponseWriter, r *http.Request) {
 	var req UpdateUserRequest
-	if err := httpjson.Decode(r, &req, false); err != nil {
+	if err := a.json.Decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

@@ -3,21 +3,40 @@ package httpjson
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/herdhq/herd/internal/apperr"
 )
 
-// Decode reads one JSON value from the request body into v. Unknown fields,
-// trailing data, wrong types and an empty body are Invalid errors; a body
-// over the server's limit is TooLarge. With allowEmpty, an empty body leaves
-// v untouched.
-func Decode(r *http.Request, v any, allowEmpty bool) error {
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
+// Decoder reads JSON request bodies.
+type Decoder struct {
+	// MaxBytes is the largest body accepted; a longer one is a TooLarge
+	// error (413).
+	MaxBytes int64
+	// AllowUnknown makes fields the target type does not have be ignored
+	// instead of refused; for APIs whose clients send extra keys.
+	AllowUnknown bool
+}
+
+// Decode reads one JSON value from the request body into v. Trailing data,
+// wrong types, an empty body and (unless allowed) unknown fields are
+// Invalid errors; a body over the limit is TooLarge.
+func (d Decoder) Decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return d.decode(w, r, v, false)
+}
+
+// DecodeOptional is Decode for bodies that may be absent: an empty body
+// leaves v untouched.
+func (d Decoder) DecodeOptional(w http.ResponseWriter, r *http.Request, v any) error {
+	return d.decode(w, r, v, true)
+}
+
+func (d Decoder) decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, d.MaxBytes))
+	if !d.AllowUnknown {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		if errors.Is(err, io.EOF) {
 			if allowEmpty {
@@ -25,54 +44,17 @@ func Decode(r *http.Request, v any, allowEmpty bool) error {
 			}
 			return apperr.New(apperr.Invalid, "request body is empty: send a JSON object")
 		}
-		return describe(err)
+		return apperr.FromJSON(err)
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return describe(err)
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return err
 		}
-		return apperr.New(apperr.Invalid, "request body has data after the JSON value")
+		return apperr.New(apperr.Invalid, "request body has data after the JSON value, which ends at byte %d", end)
 	}
 	return nil
-}
-
-func describe(err error) error {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return err
-	case errors.As(err, &syntax):
-		return apperr.Wrap(apperr.Invalid, err, fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax))
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			return apperr.Wrap(apperr.Invalid, err, fmt.Sprintf("request body must be a JSON %s, not %s", jsonType(typeErr.Type.Kind().String()), typeErr.Value))
-		}
-		return apperr.Wrap(apperr.Invalid, err, fmt.Sprintf("field %q must be of type %s, not %s", field, jsonType(typeErr.Type.Kind().String()), typeErr.Value))
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return apperr.Wrap(apperr.Invalid, err, "malformed JSON: the body ends in the middle of a value")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return apperr.Wrap(apperr.Invalid, err, "unknown field "+strings.TrimPrefix(err.Error(), "json: unknown field "))
-	}
-	return apperr.Wrap(apperr.Invalid, err, "malformed JSON: "+err.Error())
-}
-
-func jsonType(goKind string) string {
-	switch goKind {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "slice", "array":
-		return "array"
-	case "map", "struct":
-		return "object"
-	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
-		return "number"
-	}
-	return goKind
 }
 
 // Write sends v as JSON with the given status.

@@ -33,13 +33,19 @@ func TestDecode(t *testing.T) {
 		{name: "not object", in: `[1]`, kind: apperr.Invalid, msg: "must be a JSON object, not array"},
 		{name: "unknown field", in: `{"nope":1}`, kind: apperr.Invalid, msg: `unknown field "nope"`},
 		{name: "trailing", in: `{} {}`, kind: apperr.Invalid, msg: "data after"},
-		{name: "trailing garbage", in: `{} x`, kind: apperr.Invalid, msg: "malformed"},
+		{name: "trailing garbage", in: `{} x`, kind: apperr.Invalid, msg: "data after the JSON value, which ends at byte 2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.in))
 			var b body
-			err := Decode(r, &b, tc.allowEmpty)
+			d := Decoder{MaxBytes: 1 << 20}
+			var err error
+			if tc.allowEmpty {
+				err = d.DecodeOptional(httptest.NewRecorder(), r, &b)
+			} else {
+				err = d.Decode(httptest.NewRecorder(), r, &b)
+			}
 			if tc.kind == -1 {
 				if err != nil {
 					t.Fatalf("Decode: %v", err)
@@ -57,13 +63,19 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeTooLarge(t *testing.T) {
-	w := httptest.NewRecorder()
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"name":"`+strings.Repeat("x", 100)+`"}`))
-	r.Body = http.MaxBytesReader(w, r.Body, 10)
 	var b body
-	err := Decode(r, &b, false)
+	err := Decoder{MaxBytes: 10}.Decode(httptest.NewRecorder(), r, &b)
 	var mbe *http.MaxBytesError
 	if !errors.As(err, &mbe) || apperr.KindOf(err) != apperr.TooLarge {
 		t.Fatalf("err = %v, want a MaxBytesError", err)
+	}
+}
+
+func TestDecodeAllowUnknown(t *testing.T) {
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(`{"name":"a","retention-policy":"x"}`))
+	var b body
+	if err := (Decoder{MaxBytes: 1024, AllowUnknown: true}).Decode(httptest.NewRecorder(), r, &b); err != nil || b.Name != "a" {
+		t.Fatalf("lenient decode: %+v %v", b, err)
 	}
 }

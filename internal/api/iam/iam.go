@@ -13,12 +13,13 @@ import (
 // API serves the IAM calls.
 type API struct {
 	auth       *auth.Service
+	json       httpjson.Decoder
 	writeError func(http.ResponseWriter, *http.Request, error)
 }
 
 // New returns the IAM API.
-func New(a *auth.Service, log *slog.Logger) *API {
-	return &API{auth: a, writeError: httpjson.CodedErrorWriter(log)}
+func New(a *auth.Service, log *slog.Logger, maxBody int64) *API {
+	return &API{auth: a, json: httpjson.Decoder{MaxBytes: maxBody}, writeError: httpjson.CodedErrorWriter(log)}
 }
 
 // Register adds the routes under both prefixes.
@@ -61,7 +62,7 @@ type GenerateWorkloadAuthTokenResponse struct {
 
 func (a *API) generateWorkloadAuthToken(w http.ResponseWriter, r *http.Request) {
 	var req GenerateWorkloadAuthTokenRequest
-	if err := httpjson.Decode(r, &req, false); err != nil {
+	if err := a.json.Decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -125,7 +126,7 @@ type CreateAccessKeyResponse struct {
 
 func (a *API) createAccessKey(w http.ResponseWriter, r *http.Request) {
 	var req CreateAccessKeyRequest
-	if err := httpjson.Decode(r, &req, true); err != nil {
+	if err := a.json.DecodeOptional(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -160,7 +161,7 @@ type ListAccessKeysResponse struct {
 
 func (a *API) listAccessKeys(w http.ResponseWriter, r *http.Request) {
 	var req ListAccessKeysRequest
-	if err := httpjson.Decode(r, &req, true); err != nil {
+	if err := a.json.DecodeOptional(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -213,7 +214,7 @@ type AccessKeyResponse struct {
 
 func (a *API) getAccessKey(w http.ResponseWriter, r *http.Request) {
 	var req AccessKeyIDRequest
-	if err := httpjson.Decode(r, &req, true); err != nil {
+	if err := a.json.DecodeOptional(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -242,7 +243,7 @@ type UpdateAccessKeyRequest struct {
 
 func (a *API) updateAccessKey(w http.ResponseWriter, r *http.Request) {
 	var req UpdateAccessKeyRequest
-	if err := httpjson.Decode(r, &req, false); err != nil {
+	if err := a.json.Decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}
@@ -261,7 +262,7 @@ func (a *API) updateAccessKey(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteAccessKey(w http.ResponseWriter, r *http.Request) {
 	var req AccessKeyIDRequest
-	if err := httpjson.Decode(r, &req, false); err != nil {
+	if err := a.json.Decode(w, r, &req); err != nil {
 		a.writeError(w, r, err)
 		return
 	}

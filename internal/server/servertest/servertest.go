@@ -64,6 +64,27 @@ type Env struct {
 	Banner        string // what the server printed on stderr at start
 
 	stop func()
+	logs *lockedBuffer
+}
+
+// Logs returns everything the server logged so far, at debug level.
+func (e *Env) Logs() string { return e.logs.String() }
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // Option changes the configuration of a test server.
@@ -112,7 +133,11 @@ func StartWithClock(tb testing.TB, clock *Clock, opts ...Option) *Env {
 		tb.Fatal(err)
 	}
 	var banner bytes.Buffer
-	log := slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logs := &lockedBuffer{}
+	log := slog.New(slog.NewMultiHandler(
+		slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}),
+		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	))
 	srv, err := server.New(context.Background(), cfg, log, server.Options{Now: clock.Now, Stderr: &banner, Listener: ln})
 	if err != nil {
 		ln.Close()
@@ -123,6 +148,7 @@ func StartWithClock(tb testing.TB, clock *Clock, opts ...Option) *Env {
 	go func() { done <- srv.Run(ctx) }()
 	env := &Env{
 		URL: scheme + "://" + ln.Addr().String(), DataDir: cfg.DataDir, Clock: clock, Server: srv, Config: cfg, Banner: banner.String(),
+		logs: logs,
 	}
 	var once sync.Once
 	env.stop = func() {

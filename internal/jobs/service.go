@@ -1,0 +1,123 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/herdhq/herd/internal/apperr"
+	"github.com/herdhq/herd/internal/auth"
+	"github.com/herdhq/herd/internal/blobstore"
+	"github.com/herdhq/herd/internal/keyring"
+	"github.com/herdhq/herd/internal/store"
+)
+
+// DefaultVC is the id of the virtual cluster served at /dex/api/v1.
+const DefaultVC = "default"
+
+// Config holds the service's settings.
+type Config struct {
+	MaxUploadBytes int64            // largest resource file accepted
+	Now            func() time.Time // clock; time.Now if nil
+	Logger         *slog.Logger
+}
+
+// Service is the jobs domain service.
+type Service struct {
+	db    *store.DB
+	kr    *keyring.Keyring
+	blobs *blobstore.Store
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New returns the service. It makes sure the default virtual cluster
+// exists and removes blobs no file refers to (left by a crash).
+func New(ctx context.Context, db *store.DB, kr *keyring.Keyring, blobs *blobstore.Store, cfg Config) (*Service, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{db: db, kr: kr, blobs: blobs, cfg: cfg, log: cfg.Logger.With("component", "jobs")}
+	if err := db.InTx(ctx, func(q *store.Queries) error {
+		return q.EnsureVirtualCluster(ctx, store.VirtualClusterRow{ID: DefaultVC, Name: "default", CreatedAt: s.now()})
+	}); err != nil {
+		return nil, fmt.Errorf("new jobs service: %w", err)
+	}
+	used, err := db.Read().BlobIDs(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("new jobs service: %w", err)
+	}
+	n, err := blobs.Sweep(func(id string) bool { return used[id] })
+	if err != nil {
+		return nil, fmt.Errorf("new jobs service: %w", err)
+	}
+	if n > 0 {
+		s.log.Info("removed unreferenced resource files", "count", n)
+	}
+	return s, nil
+}
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
+
+// VirtualCluster is a scope for jobs, resources and credentials.
+type VirtualCluster struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// VirtualCluster returns a virtual cluster.
+func (s *Service) VirtualCluster(ctx context.Context, id string) (VirtualCluster, error) {
+	vc, err := s.db.Read().GetVirtualCluster(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return VirtualCluster{}, apperr.New(apperr.NotFound, "virtual cluster %q not found", id)
+	}
+	if err != nil {
+		return VirtualCluster{}, err
+	}
+	return VirtualCluster(vc), nil
+}
+
+func requireWrite(p auth.Principal) error {
+	if !p.CanWrite() {
+		return apperr.New(apperr.Forbidden, "user %q is read-only", p.User)
+	}
+	return nil
+}
+
+// notFound turns a store ErrNotFound into a NotFound error naming the object.
+func notFound(err error, kind, name string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return apperr.New(apperr.NotFound, "%s %q not found", kind, name)
+	}
+	return err
+}
+
+// inUse is the 409 for deleting something jobs still refer to.
+func inUse(ctx context.Context, q *store.Queries, vc string, ref store.Ref) error {
+	names, total, err := q.JobsReferring(ctx, vc, ref, 10)
+	if err != nil || total == 0 {
+		return err
+	}
+	more := ""
+	if total > len(names) {
+		more = fmt.Sprintf(" and %d more", total-len(names))
+	}
+	return apperr.New(apperr.Conflict, "%s %q is used by job(s) %s%s; change or delete them first", ref.Kind, ref.Name, joinQuoted(names), more)
+}
+
+func joinQuoted(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += quote(n)
+	}
+	return out
+}
