@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/herdhq/herd/internal/api/cde"
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/server/servertest"
 )
@@ -230,6 +231,13 @@ func TestCDEUploadLeavesNothingOnFailure(t *testing.T) {
 	}
 	if got := string(c.must(http.StatusOK, "GET", "/resources/code/f.txt", "")); got != "v2" {
 		t.Fatalf("content %q", got)
+	}
+	res := decode[cde.Resource](t, c.must(http.StatusOK, "GET", "/resources/code", ""))
+	if len(res.Files) != 1 || res.Files[0].Path != "f.txt" || res.Files[0].SizeBytes != 2 || res.Files[0].Modified == "" {
+		t.Fatalf("files of a resource: %+v", res.Files)
+	}
+	if res := decode[cde.Resource](t, c.must(http.StatusOK, "GET", "/resources/code?includeFiles=false", "")); res.Files != nil {
+		t.Fatalf("includeFiles=false: %+v", res.Files)
 	}
 	if b := blobs(); len(b) != 1 {
 		t.Fatalf("after a replace: %v", b)

@@ -58,8 +58,8 @@ func TestCDESeedCalls(t *testing.T) {
 
 	// Verifying it: the page requests <jobs_api_url>/example-job-files.
 	res := decode[cde.Resource](t, c.must(http.StatusOK, "GET", "/example-job-files", ""))
-	if res.Name != "example-job-files" || res.Type != "files" || res.RetentionPolicy != "keep_indefinitely" {
-		t.Fatalf("resource: %+v", res)
+	if res.Name != "example-job-files" || res.Type != "files" || res.RetentionPolicy != "keep_indefinitely" || res.Files == nil || len(res.Files) != 0 {
+		t.Fatalf("resource (with its files, none yet): %+v", res)
 	}
 	c.must(http.StatusOK, "GET", "/resources/example-job-files", "")
 

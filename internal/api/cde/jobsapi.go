@@ -217,7 +217,7 @@ func (a *JobsAPI) pauseAll(paused bool) http.HandlerFunc {
 }
 
 func (a *JobsAPI) listResources(w http.ResponseWriter, r *http.Request) {
-	withFiles, err := boolParam(r, "includeFiles")
+	withFiles, err := boolParam(r, "includeFiles", false)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -236,9 +236,11 @@ func (a *JobsAPI) listResources(w http.ResponseWriter, r *http.Request) {
 
 // boolParam reads an optional true/false query parameter, as the list
 // parameters are read: true or false in any letter case.
-func boolParam(r *http.Request, name string) (bool, error) {
+func boolParam(r *http.Request, name string, def bool) (bool, error) {
 	switch v := listquery.DecodeQuery(r.URL.RawQuery).Get(name); {
-	case v == "", strings.EqualFold(v, "false"):
+	case v == "":
+		return def, nil
+	case strings.EqualFold(v, "false"):
 		return false, nil
 	case strings.EqualFold(v, "true"):
 		return true, nil
@@ -262,7 +264,7 @@ func (a *JobsAPI) createResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) getResource(w http.ResponseWriter, r *http.Request) {
-	withFiles, err := boolParam(r, "includeFiles")
+	withFiles, err := boolParam(r, "includeFiles", true)
 	if err != nil {
 		a.fail(w, r, err)
 		return
