@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need into the project: Go
-# modules, a Python venv (.venv) with the real clients the compatibility
-# tests drive, and pinned Go tools (.tools/bin). Quick when all is there.
+# modules; a Python venv (.venv) with the Spark runtime (pyspark) and the
+# real clients the compatibility tests drive; the example Spark jar built
+# from examples/spark; pinned Go tools (.tools/bin). Quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,21 +16,44 @@ if [ "$(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -1)" != "$need_
   fail "Go $need_go or newer is needed, this machine has $have_go. Install it from https://go.dev/dl/."
 fi
 
-# Python 3.9+ with venv, for the client compatibility tests.
-command -v python3 >/dev/null || fail "python3 is not installed. Install Python 3.9 or newer (apt install python3 python3-venv)."
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' ||
-  fail "Python 3.9 or newer is needed, this machine has $(python3 --version 2>&1)."
+# Java 17 or newer, for Spark.
+command -v java >/dev/null || fail "Java is not installed; Spark needs Java 17 or newer (apt install openjdk-17-jdk-headless)."
+java_major=$(java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print (v[1] == "1" ? v[2] : v[1]); exit}')
+[ "${java_major:-0}" -ge 17 ] 2>/dev/null ||
+  fail "Spark needs Java 17 or newer; 'java -version' says $(java -version 2>&1 | head -1). Install openjdk-17-jdk-headless or put a newer java first on PATH."
+command -v javac >/dev/null || fail "javac is not installed; the example Spark jar is compiled with it (apt install openjdk-17-jdk-headless)."
+
+# Python 3.11+ with venv: pyspark 4.1 needs 3.10+, the clients of the tests 3.9+.
+command -v python3 >/dev/null || fail "python3 is not installed. Install Python 3.11 or newer (apt install python3 python3-venv)."
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' ||
+  fail "Python 3.11 or newer is needed, this machine has $(python3 --version 2>&1)."
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv || fail "could not create a venv; install the venv module (apt install python3-venv)."
 fi
 stamp=.venv/.requirements.sha256
-want=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+want=$(cat requirements-runtime.txt requirements-dev.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing Python packages of requirements-dev.txt into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt ||
-    fail "pip could not install requirements-dev.txt (is PyPI reachable?)"
+  echo "setup: installing the Spark runtime and the test clients into .venv (pyspark is about 450 MB, once)"
+  env -u PYSPARK_HADOOP_VERSION -u PYSPARK_HIVE_VERSION \
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-runtime.txt -r requirements-dev.txt ||
+    fail "pip could not install requirements-runtime.txt and requirements-dev.txt (is PyPI reachable?)"
   echo "$want" > "$stamp"
+fi
+
+# The example Spark jar, compiled against the installed Spark jars.
+spark_home=$(.venv/bin/python -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))') ||
+  fail "pyspark is not importable from .venv; remove .venv and run make setup again."
+jar=build/spark-examples.jar
+jar_stamp=build/.spark-examples.sha256
+jar_want=$(cat requirements-runtime.txt $(find examples/spark/src -name '*.java' | sort) | sha256sum | cut -d' ' -f1)
+if [ ! -f "$jar" ] || [ "$(cat "$jar_stamp" 2>/dev/null)" != "$jar_want" ]; then
+  echo "setup: building $jar"
+  rm -rf build/spark-examples-classes && mkdir -p build/spark-examples-classes
+  javac -d build/spark-examples-classes -cp "$spark_home/jars/*" $(find examples/spark/src -name '*.java') ||
+    fail "could not compile examples/spark"
+  jar cf "$jar" -C build/spark-examples-classes . || fail "could not build $jar"
+  echo "$jar_want" > "$jar_stamp"
 fi
 
 # Go modules and pinned tools.

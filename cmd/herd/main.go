@@ -11,9 +11,11 @@ import (
 	"golang.org/x/term"
 
 	"github.com/herdhq/herd/internal/cli"
+	"github.com/herdhq/herd/internal/runner"
 )
 
 func main() {
+	runner.MaybeWrapper() // a run's wrapper process: never returns
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], cli.IO{
 		In: os.Stdin, Out: os.Stdout, Err: os.Stderr, Environ: os.Environ(),

@@ -16,11 +16,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/herdhq/herd/internal/runner"
 )
 
 // The test binary doubles as herd: with HERD_TEST_RUN_MAIN=1 it runs main,
 // so these tests drive the real command without a separate build.
 func TestMain(m *testing.M) {
+	runner.MaybeWrapper()
 	if os.Getenv("HERD_TEST_RUN_MAIN") == "1" {
 		main()
 		return

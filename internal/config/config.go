@@ -41,6 +41,14 @@ type Config struct {
 	SessionTTL       time.Duration `koanf:"session-ttl"`
 	SignatureWindow  time.Duration `koanf:"signature-window"`
 
+	SparkHome         string        `koanf:"spark-home"`
+	SparkPython       string        `koanf:"spark-python"`
+	SparkVenv         string        `koanf:"spark-venv"`
+	SparkMaster       string        `koanf:"spark-master"`
+	MaxConcurrentRuns int           `koanf:"max-concurrent-runs"`
+	RunKillGrace      time.Duration `koanf:"run-kill-grace"`
+	EndedRunTTL       time.Duration `koanf:"ended-run-ttl"`
+
 	PasswordMemoryKiB   uint32 `koanf:"password-memory-kib"`
 	PasswordIterations  uint32 `koanf:"password-iterations"`
 	PasswordParallelism uint8  `koanf:"password-parallelism"`
@@ -64,6 +72,11 @@ func Default() Config {
 		WorkloadTokenTTL:    time.Hour,
 		SessionTTL:          30 * time.Minute,
 		SignatureWindow:     5 * time.Minute,
+		SparkVenv:           ".venv",
+		SparkMaster:         "local[*]",
+		MaxConcurrentRuns:   2,
+		RunKillGrace:        10 * time.Second,
+		EndedRunTTL:         24 * time.Hour,
 		PasswordMemoryKiB:   password.DefaultParams.MemoryKiB,
 		PasswordIterations:  password.DefaultParams.Iterations,
 		PasswordParallelism: password.DefaultParams.Parallelism,
@@ -92,6 +105,13 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Duration("workload-token-ttl", d.WorkloadTokenTTL, "lifetime of CDP workload tokens")
 	fs.Duration("session-ttl", d.SessionTTL, "idle lifetime of session cookies")
 	fs.Duration("signature-window", d.SignatureWindow, "largest difference allowed between x-altus-date and the server clock")
+	fs.String("spark-home", d.SparkHome, "Spark installation runs use (default: the pyspark package of --spark-venv, else SPARK_HOME)")
+	fs.String("spark-python", d.SparkPython, "Python runs and python-env builds use (default: that of --spark-venv, else python3)")
+	fs.String("spark-venv", d.SparkVenv, "Python virtual environment holding the pyspark package")
+	fs.String("spark-master", d.SparkMaster, "Spark master of the default virtual cluster")
+	fs.Int("max-concurrent-runs", d.MaxConcurrentRuns, "runs live at once; more wait in starting")
+	fs.Duration("run-kill-grace", d.RunKillGrace, "time a killed run has to stop before it is killed with SIGKILL")
+	fs.Duration("ended-run-ttl", d.EndedRunTTL, "how long the record and logs of a run of a delete_after_run job are kept after it ends")
 	fs.Uint32("password-memory-kib", d.PasswordMemoryKiB, "argon2id memory cost of new password hashes, KiB")
 	fs.Uint32("password-iterations", d.PasswordIterations, "argon2id time cost of new password hashes")
 	fs.Uint8("password-parallelism", d.PasswordParallelism, "argon2id parallelism of new password hashes")
@@ -225,6 +245,18 @@ func (c Config) Validate() error {
 		if d.d < time.Second {
 			bad("%s %s: want at least 1s", d.name, d.d)
 		}
+	}
+	if c.SparkMaster == "" {
+		bad("spark-master must not be empty")
+	}
+	if c.MaxConcurrentRuns < 1 {
+		bad("max-concurrent-runs %d: want at least 1", c.MaxConcurrentRuns)
+	}
+	if c.RunKillGrace < 0 {
+		bad("run-kill-grace %s: want 0 or more", c.RunKillGrace)
+	}
+	if c.EndedRunTTL < 0 {
+		bad("ended-run-ttl %s: want 0 or more", c.EndedRunTTL)
 	}
 	if err := c.PasswordParams().Validate(); err != nil {
 		bad("password hash parameters: %w", err)

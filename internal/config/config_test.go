@@ -36,7 +36,7 @@ func TestLayering(t *testing.T) {
 	// file < env < flags
 	cfg, err := load(t,
 		[]string{"--config", "testdata/good.yaml", "--addr", "127.0.0.1:9100"},
-		"HERD_ADDR=127.0.0.1:9050", "HERD_TOKEN_TTL=3h", "HERD_LOG_LEVEL=debug",
+		"HERD_ADDR=127.0.0.1:9050", "HERD_TOKEN_TTL=3h", "HERD_LOG_LEVEL=debug", "HERD_MAX_CONCURRENT_RUNS=4",
 		"HERD_MASTER_KEY=abc", "HERD_SERVER=http://x", "OTHER=1")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +49,8 @@ func TestLayering(t *testing.T) {
 	want.LogFormat = "json"        // file
 	want.PasswordIterations = 3    // file
 	want.MasterKey = "abc"         // env only
+	want.MaxConcurrentRuns = 4     // env
+	want.SparkMaster = "local[2]"  // file
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Fatalf("layered config differs (-want +got):\n%s", diff)
 	}
@@ -79,6 +81,8 @@ func TestBadConfig(t *testing.T) {
 		}},
 		{name: "bad env duration", environ: []string{"HERD_TOKEN_TTL=soon"}, want: []string{"token-ttl"}},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, want: []string{`log-format "xml"`}},
+		{name: "bad run settings", args: []string{"--max-concurrent-runs", "0", "--spark-master", "", "--run-kill-grace", "-1s"},
+			want: []string{"max-concurrent-runs 0", "spark-master must not be empty", "run-kill-grace -1s"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -64,7 +64,10 @@ func (s *Service) CreateJob(ctx context.Context, p auth.Principal, vc string, d 
 			}
 			return err
 		}
-		return q.SetJobRefs(ctx, vc, d.Name, refs)
+		if err := q.SetJobRefs(ctx, vc, d.Name, refs); err != nil {
+			return err
+		}
+		return syncSchedule(ctx, q, vc, d, now)
 	})
 	if err != nil {
 		return Job{}, err
@@ -121,6 +124,9 @@ func (s *Service) PatchJob(ctx context.Context, p auth.Principal, vc, name strin
 			return err
 		}
 		if err := q.SetJobRefs(ctx, vc, name, refs); err != nil {
+			return err
+		}
+		if err := syncSchedule(ctx, q, vc, d, now); err != nil {
 			return err
 		}
 		cur.Spec, cur.ModifiedAt = spec, now
@@ -227,7 +233,10 @@ func setPaused(ctx context.Context, q *store.Queries, now time.Time, r store.Job
 	if err != nil {
 		return false, fmt.Errorf("encode job: %w", err)
 	}
-	return true, q.UpdateJobSpec(ctx, r.VCID, r.Name, string(spec), now)
+	if err := q.UpdateJobSpec(ctx, r.VCID, r.Name, string(spec), now); err != nil {
+		return false, err
+	}
+	return true, syncSchedule(ctx, q, r.VCID, d, now)
 }
 
 // resolve checks a normalized job against the store and encodes it: the

@@ -72,6 +72,7 @@ type Resource struct {
 	Modified  time.Time
 	LastUsed  time.Time
 	Files     []File // filled when asked for
+	Build     *Build // a python-env's environment
 }
 
 // File is a file of a resource.
@@ -89,10 +90,15 @@ func resourceFromRow(r store.ResourceRow) (Resource, error) {
 	if err := json.Unmarshal([]byte(r.Spec), &spec); err != nil {
 		return Resource{}, fmt.Errorf("decode resource %s: %w", r.Name, err)
 	}
-	return Resource{
+	res := Resource{
 		Name: r.Name, Type: r.Type, Status: r.Status, Signature: r.Signature, ResourceSpec: spec,
 		CreatedBy: r.CreatedBy, Created: r.CreatedAt, Modified: r.ModifiedAt, LastUsed: r.LastUsedAt,
-	}, nil
+	}
+	if r.Type == ResourcePythonEnv {
+		b := decodeBuild(r.Build)
+		res.Build = &b
+	}
+	return res, nil
 }
 
 func fileFromRow(f store.ResourceFileRow) File {
@@ -225,6 +231,9 @@ func (s *Service) DeleteResource(ctx context.Context, p auth.Principal, vc, name
 		return err
 	}
 	s.dropBlobs(blobs...)
+	if err := os.RemoveAll(s.pyenvDir(vc, name)); err != nil {
+		s.log.Warn("remove the built python environments of a resource", "resource", name, "err", err)
+	}
 	s.log.Info("resource deleted", "vc", vc, "resource", name, "files", len(blobs), "user", p.User)
 	return nil
 }
@@ -288,6 +297,9 @@ func (s *Service) PutFile(ctx context.Context, p auth.Principal, vc, resource, p
 	}
 	if replaced != "" {
 		s.dropBlobs(replaced)
+	}
+	if res.Type == ResourcePythonEnv {
+		s.wakeBuilder()
 	}
 	s.log.Info("resource file stored", "vc", vc, "resource", resource, "path", path, "bytes", blob.Size, "user", p.User)
 	return fileFromRow(row), nil
@@ -362,6 +374,7 @@ func (s *Service) DeleteFile(ctx context.Context, p auth.Principal, vc, resource
 		return err
 	}
 	s.dropBlobs(blob)
+	s.wakeBuilder()
 	s.log.Info("resource file deleted", "vc", vc, "resource", resource, "path", path, "user", p.User)
 	return nil
 }

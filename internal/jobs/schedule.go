@@ -45,10 +45,23 @@ func (s *Schedule) Next(after time.Time) (time.Time, bool) {
 	if s == nil || !s.Enabled || s.Paused {
 		return time.Time{}, false
 	}
-	var start, end time.Time
-	if s.Start != "" {
-		start, _ = parseScheduleTime(s.Start)
+	return s.due(after)
+}
+
+// startTime returns the schedule's start, if it has one.
+func (s *Schedule) startTime() (time.Time, bool) {
+	if s.Start == "" {
+		return time.Time{}, false
 	}
+	t, err := parseScheduleTime(s.Start)
+	return t, err == nil
+}
+
+// due returns the first cron time strictly after after within the
+// schedule's start and end, whether or not the schedule is paused.
+func (s *Schedule) due(after time.Time) (time.Time, bool) {
+	start, _ := s.startTime()
+	var end time.Time
 	if s.End != "" {
 		end, _ = parseScheduleTime(s.End)
 	}
@@ -57,7 +70,7 @@ func (s *Schedule) Next(after time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	var next time.Time
-	if sched == nil { // @once: at the start, or right away without one
+	if sched == nil { // @once: at the start
 		if start.IsZero() || !start.After(after) {
 			return time.Time{}, false
 		}

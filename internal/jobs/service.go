@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/herdhq/herd/internal/apperr"
 	"github.com/herdhq/herd/internal/auth"
 	"github.com/herdhq/herd/internal/blobstore"
 	"github.com/herdhq/herd/internal/keyring"
+	"github.com/herdhq/herd/internal/runner"
+	"github.com/herdhq/herd/internal/sparkrt"
 	"github.com/herdhq/herd/internal/store"
 )
 
@@ -22,15 +25,37 @@ type Config struct {
 	MaxUploadBytes int64            // largest resource file accepted
 	Now            func() time.Time // clock; time.Now if nil
 	Logger         *slog.Logger
+
+	// DataDir holds runs (runs/<id>) and built Python environments
+	// (pyenvs/<vc>/<name>/<hash>).
+	DataDir string
+	// Runtime returns the Spark runtime runs use, or why there is none.
+	// It is asked at each launch, so a runtime installed later is found.
+	Runtime func() (sparkrt.Runtime, error)
+	// Runner starts run processes; nil disables running (runs stay
+	// queued and python-envs stay unbuilt).
+	Runner *runner.Runner
+	// MaxConcurrentRuns caps the runs that are live at once; more wait.
+	MaxConcurrentRuns int
+	// KillGrace is how long a killed run has between SIGTERM and SIGKILL.
+	KillGrace time.Duration
+	// DefaultSparkMaster, when set, is the master of the default virtual
+	// cluster.
+	DefaultSparkMaster string
+	// EndedRunTTL is how long a run of a delete_after_run job is kept
+	// after it ends; its working files go when it ends.
+	EndedRunTTL time.Duration
 }
 
 // Service is the jobs domain service.
 type Service struct {
-	db    *store.DB
-	kr    *keyring.Keyring
-	blobs *blobstore.Store
-	cfg   Config
-	log   *slog.Logger
+	db        *store.DB
+	kr        *keyring.Keyring
+	blobs     *blobstore.Store
+	cfg       Config
+	log       *slog.Logger
+	dispatch  *dispatcher
+	buildWake chan struct{}
 }
 
 // New returns the service. It makes sure the default virtual cluster
@@ -42,9 +67,25 @@ func New(ctx context.Context, db *store.DB, kr *keyring.Keyring, blobs *blobstor
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: db, kr: kr, blobs: blobs, cfg: cfg, log: cfg.Logger.With("component", "jobs")}
+	if cfg.MaxConcurrentRuns <= 0 {
+		cfg.MaxConcurrentRuns = 2
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = 10 * time.Second
+	}
+	if cfg.Runtime == nil {
+		cfg.Runtime = func() (sparkrt.Runtime, error) { return sparkrt.Runtime{}, errors.New("no Spark runtime configured") }
+	}
+	s := &Service{db: db, kr: kr, blobs: blobs, cfg: cfg, log: cfg.Logger.With("component", "jobs"), buildWake: make(chan struct{}, 1)}
+	s.dispatch = newDispatcher(s)
 	if err := db.InTx(ctx, func(q *store.Queries) error {
-		return q.EnsureVirtualCluster(ctx, store.VirtualClusterRow{ID: DefaultVC, Name: "default", CreatedAt: s.now()})
+		if err := q.EnsureVirtualCluster(ctx, store.VirtualClusterRow{ID: DefaultVC, Name: "default", CreatedAt: s.now()}); err != nil {
+			return err
+		}
+		if cfg.DefaultSparkMaster == "" {
+			return nil
+		}
+		return q.SetVirtualClusterMaster(ctx, DefaultVC, cfg.DefaultSparkMaster)
 	}); err != nil {
 		return nil, fmt.Errorf("new jobs service: %w", err)
 	}
@@ -62,13 +103,50 @@ func New(ctx context.Context, db *store.DB, kr *keyring.Keyring, blobs *blobstor
 	return s, nil
 }
 
+// Run runs the service's background work until ctx ends: it re-attaches
+// the runs that were live when the server last stopped, then starts
+// waiting runs, fires schedules and builds Python environments. Without a
+// Runner it only fires schedules (their runs wait).
+func (s *Service) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if s.cfg.Runner != nil {
+		if err := s.recoverRuns(ctx); err != nil {
+			return fmt.Errorf("recover runs: %w", err)
+		}
+		wg.Go(func() { s.dispatch.loop(ctx) })
+		wg.Go(func() { s.buildLoop(ctx) })
+	}
+	wg.Go(func() { s.schedulerLoop(ctx) })
+	wg.Go(func() { s.retentionLoop(ctx) })
+	<-ctx.Done()
+	return nil
+}
+
+// every calls fn now, then whenever woken (wake may be nil) and at least
+// every interval, until ctx ends.
+func every(ctx context.Context, interval time.Duration, wake <-chan struct{}, fn func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}
+
 func (s *Service) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Millisecond) }
 
 // VirtualCluster is a scope for jobs, resources and credentials.
 type VirtualCluster struct {
-	ID        string
-	Name      string
-	CreatedAt time.Time
+	ID          string
+	Name        string
+	SparkMaster string // where its runs go, e.g. local[*]
+	CreatedAt   time.Time
 }
 
 // VirtualCluster returns a virtual cluster.

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -27,6 +28,7 @@ func cdeSnapshot(t *testing.T, c *cdeClient) string {
 		string(c.must(http.StatusOK, "GET", "/jobs?limit=1000", "")),
 		string(c.must(http.StatusOK, "GET", "/resources?limit=1000&includeFiles=true", "")),
 		string(c.must(http.StatusOK, "GET", "/credentials?limit=1000", "")),
+		string(c.must(http.StatusOK, "GET", "/job-runs?limit=1000", "")),
 	}
 	entries, err := os.ReadDir(filepath.Join(c.env.DataDir, "blobs"))
 	if err != nil {
@@ -97,6 +99,15 @@ func TestCDEBadInput(t *testing.T) {
 	c.must(http.StatusCreated, "POST", "/credentials", `{"name":"db","type":"workload-credential","workloadCred":{"pass":"x"}}`)
 	c.must(http.StatusCreated, "POST", "/resources", `{"name":"jobs"}`) // a name that is also an API path
 	c.must(http.StatusCreated, "POST", "/jobs", `{"name":"etl","type":"spark","spark":{"file":"app/main.py"},"mounts":[{"resourceName":"code"}],"workloadCredentials":["db"]}`)
+	// A run that fails at once, without starting Spark: its python-env has
+	// nothing to build from.
+	c.must(http.StatusCreated, "POST", "/jobs", `{"name":"noenv","type":"spark","spark":{"file":"app/main.py","pythonEnvResourceName":"env"},"mounts":[{"resourceName":"code"}]}`)
+	failed := decode[cde.RunID](t, c.must(http.StatusCreated, "POST", "/jobs/noenv/run", ""))
+	failedRun := c.waitRun(failed.ID, 30*time.Second, "ended", ended)
+	if failedRun.Status != "failed" || !strings.Contains(failedRun.StatusReason, "has no requirements.txt") {
+		t.Fatalf("run with an empty python-env: %+v", failedRun)
+	}
+	logs := fmt.Sprintf("/job-runs/%d/logs", failed.ID)
 
 	upload := func(resource, path string, content []byte) func() (int, []byte) {
 		return func() (int, []byte) { return c.upload(resource, path, content) }
@@ -169,7 +180,30 @@ func TestCDEBadInput(t *testing.T) {
 		{name: "upload to a missing resource", raw: upload("ghost", "x.py", []byte("x")), status: 404, msg: `resource "ghost" not found`},
 		// The /{name} spelling of /resources/{name} never takes an API path.
 		{name: "DELETE /jobs is no resource", method: "DELETE", path: "/jobs", status: 405, msg: "use GET or POST"},
-		{name: "GET /job-runs is no resource", method: "GET", path: "/job-runs", status: 404, msg: "no endpoint GET /dex/api/v1/job-runs"},
+		{name: "DELETE /job-runs is no resource", method: "DELETE", path: "/job-runs", status: 405, msg: "use GET"},
+		{name: "GET /repositories is no resource", method: "GET", path: "/repositories", status: 404, msg: "no endpoint GET /dex/api/v1/repositories"},
+		// Runs.
+		{name: "run of a missing job", method: "POST", path: "/jobs/ghost/run", status: 404, msg: `job "ghost" not found`},
+		{name: "run body not JSON", method: "POST", path: "/jobs/etl/run", body: `{"requestID": `, status: 400, msg: "malformed JSON"},
+		{name: "override of the wrong type", method: "POST", path: "/jobs/etl/run", body: `{"overrides":{"spark":{"executorCores":"four"}}}`, status: 400, msg: "executorCores"},
+		{name: "override that breaks the job", method: "POST", path: "/jobs/etl/run", body: `{"overrides":{"spark":{"file":null}}}`, status: 400, msg: `invalid run of job "etl"`},
+		{name: "bad variable name", method: "POST", path: "/jobs/etl/run", body: `{"variables":{"a b":"x"}}`, status: 400, msg: `"a b" is not a variable name`},
+		{name: "variables not strings", method: "POST", path: "/jobs/etl/run", body: `{"variables":{"n":1}}`, status: 400, msg: "variables"},
+		{name: "requestID too long", method: "POST", path: "/jobs/etl/run", body: `{"requestID":"` + strings.Repeat("r", 513) + `"}`, status: 400, msg: "requestID is longer"},
+		{name: "read-only user runs", token: reader.token, method: "POST", path: "/jobs/etl/run", status: 403, msg: "read-only"},
+		{name: "read-only user kills", token: reader.token, method: "POST", path: fmt.Sprintf("/job-runs/%d/kill", failed.ID), status: 403, msg: "read-only"},
+		{name: "run id not a number", method: "GET", path: "/job-runs/abc", status: 404, msg: "run ids are positive integers"},
+		{name: "run id zero", method: "GET", path: "/job-runs/0", status: 404, msg: "run ids are positive integers"},
+		{name: "missing run", method: "GET", path: "/job-runs/999", status: 404, msg: `run "999" not found`},
+		{name: "kill a missing run", method: "POST", path: "/job-runs/999/kill", status: 404, msg: `run "999" not found`},
+		{name: "logs of a missing run", method: "GET", path: "/job-runs/999/logs?type=driver/stdout", status: 404, msg: `run "999" not found`},
+		{name: "log types of a missing run", method: "GET", path: "/job-runs/999/log-types", status: 404, msg: `run "999" not found`},
+		{name: "unknown log type", method: "GET", path: logs + "?type=executor_9/stdout", status: 400, msg: `unknown log type "executor_9/stdout"`},
+		{name: "log not there", method: "GET", path: logs + "?type=driver%2Fstdout", status: 404, msg: "has no driver/stdout log"},
+		{name: "run filter on an unknown field", method: "GET", path: "/job-runs?filter=color%5Beq%5Dred", status: 400, msg: "color"},
+		{name: "run order by an unknown field", method: "GET", path: "/job-runs?orderby=color", status: 400, msg: "color"},
+		{name: "build log of a missing resource", method: "GET", path: "/resources/ghost/build-log", status: 404, msg: `resource "ghost" not found`},
+		{name: "build log before any build", method: "GET", path: "/resources/env/build-log", status: 404, msg: "build log"},
 		// Credentials and roles.
 		{name: "no token", token: "none", method: "GET", path: "/jobs", status: 401, msg: "authentication required"},
 		{name: "garbage token", token: "abc.def.ghi", method: "GET", path: "/jobs", status: 401, msg: "invalid or expired token"},

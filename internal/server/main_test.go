@@ -6,11 +6,14 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/herdhq/herd/internal/runner"
 )
 
 // Every server a test starts must be gone, with all its goroutines, when
 // the tests end.
 func TestMain(m *testing.M) {
+	runner.MaybeWrapper()
 	code := m.Run()
 	http.DefaultClient.CloseIdleConnections()
 	if code == 0 {

@@ -21,6 +21,8 @@ import (
 	"github.com/herdhq/herd/internal/fileutil"
 	"github.com/herdhq/herd/internal/jobs"
 	"github.com/herdhq/herd/internal/keyring"
+	"github.com/herdhq/herd/internal/runner"
+	"github.com/herdhq/herd/internal/sparkrt"
 	"github.com/herdhq/herd/internal/store"
 )
 
@@ -35,6 +37,10 @@ type Options struct {
 	Stderr   io.Writer        // where the first admin password is printed; os.Stderr if nil
 	Listener net.Listener     // listen here instead of on cfg.Addr
 	Version  string           // reported by the APIs
+	// Executable is the program that wraps run processes: the herd binary
+	// (os.Executable if empty), or a test binary that calls
+	// runner.MaybeWrapper first in TestMain.
+	Executable string
 }
 
 // Server is a Herd control-plane server.
@@ -112,7 +118,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, err
 	}
-	s.jobs, err = jobs.New(ctx, s.db, kr, blobs, jobs.Config{MaxUploadBytes: cfg.MaxUploadBytes, Now: opts.Now, Logger: log})
+	exe := opts.Executable
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("find the herd binary: %w", err)
+		}
+	}
+	s.jobs, err = jobs.New(ctx, s.db, kr, blobs, jobs.Config{
+		MaxUploadBytes:     cfg.MaxUploadBytes,
+		Now:                opts.Now,
+		Logger:             log,
+		DataDir:            cfg.DataDir,
+		Runtime:            s.sparkRuntime(ctx),
+		Runner:             runner.New(exe, log.With("component", "runner")),
+		DefaultSparkMaster: cfg.SparkMaster,
+		MaxConcurrentRuns:  cfg.MaxConcurrentRuns,
+		KillGrace:          cfg.RunKillGrace,
+		EndedRunTTL:        cfg.EndedRunTTL,
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -133,6 +156,39 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// sparkRuntime finds the Spark runtime now, saying what is missing when it
+// cannot, and returns how runs get it: the runtime found, or a new search
+// (at most every few seconds), so that one installed later is picked up.
+func (s *Server) sparkRuntime(ctx context.Context) func() (sparkrt.Runtime, error) {
+	c := sparkrt.Config{SparkHome: s.cfg.SparkHome, Python: s.cfg.SparkPython, Venv: s.cfg.SparkVenv}
+	var (
+		mu    sync.Mutex
+		rt    sparkrt.Runtime
+		err   error
+		found bool
+		last  time.Time
+	)
+	discover := func() {
+		last = time.Now()
+		if rt, err = sparkrt.Discover(context.WithoutCancel(ctx), c); err == nil {
+			found = true
+			s.log.Info("spark runtime", "spark_home", rt.Home, "spark_version", rt.SparkVersion, "java", rt.Java, "java_version", rt.JavaVersion, "python", rt.Python)
+		}
+	}
+	discover()
+	if err != nil {
+		s.log.Warn("no usable Spark runtime; job runs fail until one is installed", "err", err)
+	}
+	return func() (sparkrt.Runtime, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !found && time.Since(last) > 5*time.Second {
+			discover()
+		}
+		return rt, err
+	}
 }
 
 // prepareDataDir creates the data directory, or narrows an existing one to
@@ -191,6 +247,12 @@ func (s *Server) Run(ctx context.Context) error {
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { s.sweepLoop(ctx) })
+	var jobsErr error
+	wg.Go(func() {
+		if jobsErr = s.jobs.Run(ctx); jobsErr != nil {
+			stop()
+		}
+	})
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
@@ -213,7 +275,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.log.Info("herd server stopped")
-	return err
+	return errors.Join(err, jobsErr)
 }
 
 // release closes the store and the data-directory lock, once.

@@ -34,12 +34,12 @@ type scopeLog struct {
 	changes []change // ordered by gen
 }
 
-// change is one row a committed write changed: its name and its column
+// change is one row a committed write changed: its key and its column
 // values before (nil when it did not exist).
 type change struct {
-	gen  uint64
-	name string
-	old  []any
+	gen uint64
+	key any // the value of the table's key column (tableKeys)
+	old []any
 }
 
 type countEntry struct {
@@ -115,7 +115,7 @@ func (c *countCache) generation(sc string) uint64 {
 // lookup returns the scope's generation and, if a count is cached for key,
 // that count with the rows changed since (their earliest known old values),
 // or ok false when the count must be computed from scratch.
-func (c *countCache) lookup(sc, key string) (gen uint64, base int, changed map[string][]any, ok bool) {
+func (c *countCache) lookup(sc, key string) (gen uint64, base int, changed map[any][]any, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := c.log(sc)
@@ -124,13 +124,13 @@ func (c *countCache) lookup(sc, key string) (gen uint64, base int, changed map[s
 	if !found || gen%2 == 1 || e.gen < l.floor {
 		return gen, 0, nil, false
 	}
-	changed = map[string][]any{}
+	changed = map[any][]any{}
 	for _, ch := range l.changes {
 		if ch.gen <= e.gen {
 			continue
 		}
-		if _, seen := changed[ch.name]; !seen {
-			changed[ch.name] = ch.old
+		if _, seen := changed[ch.key]; !seen {
+			changed[ch.key] = ch.old
 		}
 	}
 	if len(changed) > deltaMax {
@@ -162,21 +162,26 @@ func countKey(query string, args []any) string {
 }
 
 // tableColumns are the columns of the tables whose counts are cached, in
-// the order old row values are kept.
-var tableColumns = map[string]string{
-	"jobs":        jobColumns,
-	"resources":   resourceColumns,
-	"credentials": credentialColumns,
-}
+// the order old row values are kept, and tableKeys the column that names a
+// row within a virtual cluster.
+var (
+	tableColumns = map[string]string{
+		"jobs":        jobColumns,
+		"resources":   resourceColumns,
+		"credentials": credentialColumns,
+		"runs":        runColumns,
+	}
+	tableKeys = map[string]string{"jobs": "name", "resources": "name", "credentials": "name", "runs": "id"}
+)
 
 // changing records, before a write changes a row, the row as it is, so that
 // cached counts can be corrected after the commit. Insert passes exists
 // false: there is nothing to read.
-func (q *Queries) changing(ctx context.Context, table, vc, name string, exists bool) error {
+func (q *Queries) changing(ctx context.Context, table, vc string, key any, exists bool) error {
 	sc := scope(table, vc)
 	q.written[sc] = true
 	for _, ch := range q.changes[sc] {
-		if ch.name == name {
+		if ch.key == key {
 			return nil // the earliest version counts
 		}
 	}
@@ -188,7 +193,7 @@ func (q *Queries) changing(ctx context.Context, table, vc, name string, exists b
 		for i := range vals {
 			ptrs[i] = &vals[i]
 		}
-		err := q.q.QueryRowContext(ctx, `SELECT `+tableColumns[table]+` FROM `+table+` WHERE vc_id = $1 AND name = $2`, vc, name).Scan(ptrs...)
+		err := q.q.QueryRowContext(ctx, `SELECT `+tableColumns[table]+` FROM `+table+` WHERE vc_id = $1 AND `+tableKeys[table]+` = $2`, vc, key).Scan(ptrs...)
 		switch {
 		case err == sql.ErrNoRows:
 		case err != nil:
@@ -197,7 +202,7 @@ func (q *Queries) changing(ctx context.Context, table, vc, name string, exists b
 			old = vals
 		}
 	}
-	q.changes[sc] = append(q.changes[sc], change{name: name, old: old})
+	q.changes[sc] = append(q.changes[sc], change{key: key, old: old})
 	return nil
 }
 
@@ -232,11 +237,11 @@ func (q *Queries) count(ctx context.Context, what, table, vc, where string, args
 // now and takes away those whose old version matched. The old versions are
 // matched by the same WHERE clause over a common table expression that
 // takes the table's name.
-func (q *Queries) correct(ctx context.Context, table, vc, where string, args []any, n int, changed map[string][]any) (int, error) {
-	names := make([]any, 0, len(changed))
+func (q *Queries) correct(ctx context.Context, table, vc, where string, args []any, n int, changed map[any][]any) (int, error) {
+	keys := make([]any, 0, len(changed))
 	var olds [][]any
-	for name, old := range changed {
-		names = append(names, name)
+	for key, old := range changed {
+		keys = append(keys, key)
 		if old != nil {
 			olds = append(olds, old)
 		}
@@ -244,8 +249,8 @@ func (q *Queries) correct(ctx context.Context, table, vc, where string, args []a
 	base := append([]any{vc}, args...)
 	next := len(base) + 1
 	var now int
-	query := `SELECT COUNT(*) FROM ` + table + ` WHERE vc_id = $1 AND (` + where + `) AND name IN (` + placeholders(next, len(names)) + `)`
-	if err := q.q.QueryRowContext(ctx, query, append(base, names...)...).Scan(&now); err != nil {
+	query := `SELECT COUNT(*) FROM ` + table + ` WHERE vc_id = $1 AND (` + where + `) AND ` + tableKeys[table] + ` IN (` + placeholders(next, len(keys)) + `)`
+	if err := q.q.QueryRowContext(ctx, query, append(base, keys...)...).Scan(&now); err != nil {
 		return 0, err
 	}
 	var before int

@@ -9,16 +9,20 @@ import (
 
 // VirtualClusterRow is a row of virtual_clusters.
 type VirtualClusterRow struct {
-	ID        string
-	Name      string
-	CreatedAt time.Time
+	ID          string
+	Name        string
+	SparkMaster string // where its runs go, e.g. local[*]
+	CreatedAt   time.Time
 }
 
 // EnsureVirtualCluster adds a virtual cluster unless one with its id exists.
 func (q *Queries) EnsureVirtualCluster(ctx context.Context, vc VirtualClusterRow) error {
+	if vc.SparkMaster == "" {
+		vc.SparkMaster = "local[*]"
+	}
 	_, err := q.exec(ctx, "ensure virtual cluster",
-		`INSERT INTO virtual_clusters (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`,
-		vc.ID, vc.Name, ms(vc.CreatedAt))
+		`INSERT INTO virtual_clusters (id, name, spark_master, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING`,
+		vc.ID, vc.Name, vc.SparkMaster, ms(vc.CreatedAt))
 	return err
 }
 
@@ -26,7 +30,7 @@ func (q *Queries) EnsureVirtualCluster(ctx context.Context, vc VirtualClusterRow
 func (q *Queries) GetVirtualCluster(ctx context.Context, id string) (VirtualClusterRow, error) {
 	var vc VirtualClusterRow
 	var created int64
-	err := q.q.QueryRowContext(ctx, `SELECT id, name, created_at FROM virtual_clusters WHERE id = $1`, id).Scan(&vc.ID, &vc.Name, &created)
+	err := q.q.QueryRowContext(ctx, `SELECT id, name, spark_master, created_at FROM virtual_clusters WHERE id = $1`, id).Scan(&vc.ID, &vc.Name, &vc.SparkMaster, &created)
 	if err != nil {
 		return VirtualClusterRow{}, fmt.Errorf("get virtual cluster: %w", classify(err))
 	}
@@ -192,15 +196,16 @@ type ResourceRow struct {
 	CreatedAt  time.Time
 	ModifiedAt time.Time
 	LastUsedAt time.Time
+	Build      string // JSON state of a python-env's build
 }
 
-const resourceColumns = `vc_id, name, type, status, spec, signature, created_by, created_at, modified_at, last_used_at`
+const resourceColumns = `vc_id, name, type, status, spec, signature, created_by, created_at, modified_at, last_used_at, build`
 
 func scanResource(s interface{ Scan(...any) error }) (ResourceRow, error) {
 	var r ResourceRow
 	var created, modified int64
 	var lastUsed sql.NullInt64
-	if err := s.Scan(&r.VCID, &r.Name, &r.Type, &r.Status, &r.Spec, &r.Signature, &r.CreatedBy, &created, &modified, &lastUsed); err != nil {
+	if err := s.Scan(&r.VCID, &r.Name, &r.Type, &r.Status, &r.Spec, &r.Signature, &r.CreatedBy, &created, &modified, &lastUsed, &r.Build); err != nil {
 		return ResourceRow{}, err
 	}
 	r.CreatedAt, r.ModifiedAt, r.LastUsedAt = fromMS(created), fromMS(modified), fromNullMS(lastUsed)
@@ -213,8 +218,8 @@ func (q *Queries) InsertResource(ctx context.Context, r ResourceRow) error {
 		return err
 	}
 	_, err := q.exec(ctx, "insert resource",
-		`INSERT INTO resources (`+resourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		r.VCID, r.Name, r.Type, r.Status, r.Spec, r.Signature, r.CreatedBy, ms(r.CreatedAt), ms(r.ModifiedAt), nullMS(r.LastUsedAt))
+		`INSERT INTO resources (`+resourceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		r.VCID, r.Name, r.Type, r.Status, r.Spec, r.Signature, r.CreatedBy, ms(r.CreatedAt), ms(r.ModifiedAt), nullMS(r.LastUsedAt), orEmptyObject(r.Build))
 	return err
 }
 
@@ -235,6 +240,42 @@ func (q *Queries) UpdateResourceState(ctx context.Context, vc, name, status, sig
 	return q.execOne(ctx, "update resource",
 		`UPDATE resources SET status = $3, signature = $4, modified_at = $5 WHERE vc_id = $1 AND name = $2`,
 		vc, name, status, signature, ms(modified))
+}
+
+// SetResourceBuild records the state of a python-env's build and the
+// resource status it implies.
+func (q *Queries) SetResourceBuild(ctx context.Context, vc, name, status, build string) error {
+	if err := q.changing(ctx, "resources", vc, name, true); err != nil {
+		return err
+	}
+	return q.execOne(ctx, "set resource build",
+		`UPDATE resources SET status = $3, build = $4 WHERE vc_id = $1 AND name = $2`, vc, name, status, orEmptyObject(build))
+}
+
+// ResourcesBuilding returns the python-env resources whose build has not
+// ended, in every virtual cluster.
+func (q *Queries) ResourcesBuilding(ctx context.Context) ([]ResourceRow, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+resourceColumns+` FROM resources WHERE status IN ('pending-build', 'building') AND type = 'python-env' ORDER BY vc_id, name`)
+	if err != nil {
+		return nil, fmt.Errorf("list building resources: %w", err)
+	}
+	defer rows.Close()
+	var out []ResourceRow
+	for rows.Next() {
+		r, err := scanResource(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list building resources: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func orEmptyObject(s string) string {
+	if s == "" {
+		return "{}"
+	}
+	return s
 }
 
 // DeleteResource removes a resource with its file rows.

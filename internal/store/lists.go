@@ -108,13 +108,14 @@ func (db *DB) ReadTx(ctx context.Context, fn func(*Queries) error) error {
 // from the page itself when the page is not full, else from count. Call it
 // in a read transaction (DB.ReadTx), so that both see one snapshot.
 func (q *Queries) page(ctx context.Context, what, table, columns, vc string, lq listquery.Query, scan func(*sql.Rows) error) (int, error) {
+	key := tableKeys[table]
 	// Read before the page query takes the transaction's snapshot.
 	seen := q.db.counts.generation(scope(table, vc))
 	where, args := lq.Where(listquery.SQLite, 2)
 	args = append([]any{vc}, args...)
 	cond := ` FROM ` + table + ` WHERE vc_id = $1 AND (` + where + `)`
 	n := len(args)
-	query := `SELECT ` + columns + cond + ` ORDER BY ` + lq.OrderClause("name") +
+	query := `SELECT ` + columns + cond + ` ORDER BY ` + lq.OrderClause(key) +
 		fmt.Sprintf(` LIMIT $%d OFFSET $%d`, n+1, n+2)
 	rows, err := q.q.QueryContext(ctx, query, append(args, lq.Limit, lq.Offset)...)
 	if err != nil {

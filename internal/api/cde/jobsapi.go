@@ -68,11 +68,21 @@ func (a *JobsAPI) Register(mux *http.ServeMux) {
 	handle(http.MethodPost, "/jobs/{name}/schedule/unpause", a.pause(false))
 	handle(http.MethodPost, "/jobs/schedule/pause-all", a.pauseAll(true))
 	handle(http.MethodPost, "/jobs/schedule/unpause-all", a.pauseAll(false))
+	handle(http.MethodPost, "/jobs/{name}/run", a.runJob)
+
+	handle(http.MethodGet, "/job-runs", a.listRuns)
+	handle(http.MethodGet, "/job-runs/{id}", a.getRun)
+	handle(http.MethodPost, "/job-runs/{id}/kill", a.killRun)
+	handle(http.MethodGet, "/job-runs/{id}/logs", a.runLogs)
+	handle(http.MethodGet, "/job-runs/{id}/log-types", a.logTypes)
 
 	handle(http.MethodGet, "/resources", a.listResources)
 	handle(http.MethodPost, "/resources", a.createResource)
 	handle(http.MethodGet, "/resources/{name}", a.getResource)
 	handle(http.MethodDelete, "/resources/{name}", a.deleteResource)
+	// A python-env holds only requirements.txt, so build-log is free there;
+	// for other resources this is the file of that name.
+	handle(http.MethodGet, "/resources/{name}/build-log", a.buildLog)
 	handle(http.MethodPut, "/resources/{name}/{path...}", a.putFile)
 	handle(http.MethodGet, "/resources/{name}/{path...}", a.getFile)
 	handle(http.MethodDelete, "/resources/{name}/{path...}", a.deleteFile)

@@ -1,6 +1,7 @@
 package cde
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/herdhq/herd/internal/jobs"
@@ -80,6 +81,7 @@ type Resource struct {
 	Modified           string                   `json:"modified"`
 	LastUsed           string                   `json:"lastUsed"`
 	Files              []File                   `json:"files,omitzero"` // present, maybe empty, when asked for
+	PythonEnvInfo      *PythonEnvInfo           `json:"pythonEnvInfo,omitempty"`
 }
 
 // File is a file of a resource on the wire.
@@ -103,6 +105,10 @@ func wireResource(r jobs.Resource) Resource {
 	}
 	if r.Type == jobs.ResourceFiles {
 		out.Signature = r.Signature
+	}
+	if b := r.Build; b != nil {
+		out.PythonEnvInfo = &PythonEnvInfo{StatusReason: b.StatusReason, SizeMB: b.SizeMB, BuildDurationSeconds: b.BuildDurationSeconds,
+			NumberOfFiles: b.NumberOfFiles, NumberOfPackages: b.NumberOfPackages}
 	}
 	if r.Files != nil {
 		out.Files = make([]File, len(r.Files))
@@ -184,4 +190,105 @@ type Info struct {
 	ClusterID     string `json:"clusterID"`
 	Version       string `json:"version"`
 	CDEConsoleURL string `json:"cdeConsoleURL"`
+}
+
+// PythonEnvInfo is the build of a python-env resource on the wire.
+type PythonEnvInfo struct {
+	StatusReason         string  `json:"statusReason"`
+	SizeMB               float64 `json:"sizeMb"`
+	BuildDurationSeconds float64 `json:"buildDurationSeconds"`
+	NumberOfFiles        int     `json:"numberOfFiles"`
+	NumberOfPackages     int     `json:"numberOfPackages"`
+}
+
+// RunInput is the optional body of POST /jobs/{name}/run. user is accepted
+// and ignored (the Airflow hook sends null): a run is the caller's.
+type RunInput struct {
+	Overrides *struct {
+		Spark json.RawMessage `json:"spark"`
+	} `json:"overrides"`
+	Variables map[string]string `json:"variables"`
+	User      *string           `json:"user"`
+	RequestID string            `json:"requestID"`
+	Hidden    bool              `json:"hidden"`
+}
+
+func (in RunInput) domain() jobs.RunRequest {
+	out := jobs.RunRequest{Variables: in.Variables, RequestID: in.RequestID, Hidden: in.Hidden}
+	if in.Overrides != nil {
+		out.SparkOverrides = in.Overrides.Spark
+	}
+	return out
+}
+
+// RunID is the answer of POST /jobs/{name}/run.
+type RunID struct {
+	ID int64 `json:"id"`
+}
+
+// Run is a job run on the wire: CDE's fields, then Herd's (requestID,
+// exitCode, statusReason, logTail, created).
+type Run struct {
+	ID                       int64             `json:"id"`
+	Job                      string            `json:"job"`
+	Type                     string            `json:"type"`
+	Status                   string            `json:"status"`
+	User                     string            `json:"user"`
+	Started                  string            `json:"started"`
+	Ended                    string            `json:"ended"`
+	Mounts                   []jobs.Mount      `json:"mounts"`
+	RuntimeImageResourceName string            `json:"runtimeImageResourceName,omitempty"`
+	WorkloadCredentials      []string          `json:"workloadCredentials,omitempty"`
+	Variables                map[string]string `json:"variables,omitempty"`
+	Spark                    *RunSpark         `json:"spark,omitempty"`
+	Identity                 Identity          `json:"identity"`
+	RequestID                string            `json:"requestID,omitempty"`
+	ExitCode                 *int              `json:"exitCode,omitempty"`
+	StatusReason             string            `json:"statusReason,omitempty"`
+	LogTail                  string            `json:"logTail,omitempty"`
+	ProcessStarted           string            `json:"processStarted,omitempty"`
+}
+
+// RunSpark is the Spark part of a run: the effective spec and, once known,
+// the Spark application.
+type RunSpark struct {
+	SparkAppID  string      `json:"sparkAppID"`
+	SparkAppURL string      `json:"sparkAppURL"`
+	Spec        *jobs.Spark `json:"spec"`
+}
+
+// Identity is the identity a run ran as. Herd runs every run as the
+// server's own user; no role is proxied.
+type Identity struct {
+	DisableRoleProxy bool   `json:"disableRoleProxy"`
+	Role             string `json:"role"`
+}
+
+func wireRun(r jobs.Run) Run {
+	out := Run{
+		ID: r.ID, Job: r.Job, Type: r.Type, Status: r.Status, User: r.User,
+		Started: wireTime(r.Created), Ended: wireTime(r.Ended),
+		Mounts: r.Spec.Mounts, RuntimeImageResourceName: r.Spec.RuntimeImageResourceName,
+		WorkloadCredentials: r.Spec.WorkloadCredentials, Variables: r.Spec.Variables,
+		Identity:  Identity{DisableRoleProxy: true, Role: "instance"},
+		RequestID: r.RequestID, ExitCode: r.ExitCode, StatusReason: r.Reason, LogTail: r.LogTail,
+	}
+	if !r.Started.IsZero() {
+		out.ProcessStarted = wireTime(r.Started)
+	}
+	if r.Spec.Spark != nil {
+		out.Spark = &RunSpark{SparkAppID: r.SparkAppID, SparkAppURL: r.SparkAppURL, Spec: r.Spec.Spark}
+	}
+	return out
+}
+
+// RunList is the answer of GET /job-runs.
+type RunList struct {
+	Runs []Run `json:"runs"`
+	Meta Meta  `json:"meta"`
+}
+
+// LogType is an entry of GET /job-runs/{id}/log-types.
+type LogType struct {
+	Type string `json:"type"`
 }

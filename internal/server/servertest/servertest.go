@@ -99,7 +99,8 @@ func WithTLS(certFile, keyFile string) Option {
 }
 
 // TestConfig is the configuration test servers start from: cheap password
-// hashing, otherwise the defaults.
+// hashing, the project's .venv as the Spark runtime, a short kill grace,
+// otherwise the defaults.
 func TestConfig(dataDir string) config.Config {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -107,7 +108,28 @@ func TestConfig(dataDir string) config.Config {
 	cfg.PasswordMemoryKiB = 8 * 1024
 	cfg.PasswordIterations = 1
 	cfg.PasswordParallelism = 1
+	cfg.SparkVenv = filepath.Join(ModuleRoot(), ".venv")
+	cfg.RunKillGrace = 3 * time.Second
 	return cfg
+}
+
+// ModuleRoot is the directory of the go.mod above the working directory
+// (a test's package directory), or "." when there is none.
+func ModuleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "."
+		}
+		dir = parent
+	}
 }
 
 // Start runs a server until the test ends. The clock starts at the real

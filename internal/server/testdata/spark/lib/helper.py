@@ -1,0 +1,2 @@
+def tag(value):
+    return "tag:" + value
