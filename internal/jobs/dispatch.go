@@ -30,7 +30,6 @@ type activeRun struct {
 	id   int64
 	proc *runner.Process // nil while launching
 	kill bool            // a kill was asked for
-	done chan struct{}   // closed when the run has ended and been recorded
 }
 
 func newDispatcher(s *Service) *dispatcher {
@@ -71,7 +70,7 @@ func (d *dispatcher) fill(ctx context.Context) {
 			d.mu.Unlock()
 			continue
 		}
-		a := &activeRun{vc: row.VCID, id: row.ID, done: make(chan struct{})}
+		a := &activeRun{vc: row.VCID, id: row.ID}
 		d.active[row.ID] = a
 		d.mu.Unlock()
 		if !d.s.launch(ctx, a) {
@@ -146,7 +145,6 @@ func (d *dispatcher) watch(ctx context.Context, a *activeRun, r Run) {
 	d.mu.Unlock()
 	d.s.finish(context.WithoutCancel(ctx), r, exit, killed)
 	d.release(a)
-	close(a.done)
 	d.wake()
 }
 
@@ -221,7 +219,7 @@ func (s *Service) recoverRuns(ctx context.Context) error {
 		proc, err := s.cfg.Runner.Attach(dir)
 		switch {
 		case err == nil:
-			a := &activeRun{vc: r.vc, id: r.ID, proc: proc, kill: !row.KillRequestedAt.IsZero(), done: make(chan struct{})}
+			a := &activeRun{vc: r.vc, id: r.ID, proc: proc, kill: !row.KillRequestedAt.IsZero()}
 			s.dispatch.mu.Lock()
 			s.dispatch.active[r.ID] = a
 			s.dispatch.mu.Unlock()
@@ -232,6 +230,9 @@ func (s *Service) recoverRuns(ctx context.Context) error {
 			}
 			s.log.Info("re-attached to a run", "run", r.ID, "pid", proc.Pid())
 			s.submitterLog(r.ID, "herd restarted; re-attached to the run's process %d", proc.Pid())
+			if a.kill { // asked for before the restart, maybe not carried out
+				go s.dispatch.stop(proc, r.ID)
+			}
 			go s.dispatch.watch(ctx, a, r)
 		case errors.Is(err, runner.ErrGone):
 			exit, _ := runner.ReadExit(dir)

@@ -159,7 +159,7 @@ func buildVenv(ctx context.Context, python, sitePackages, dir, requirements, log
 		fmt.Fprintf(logf, "$ %s %s\n", name, strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, name, args...)
 		cmd.Stdout, cmd.Stderr = logf, logf
-		cmd.Env = append(os.Environ(), "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONNOUSERSITE=1")
+		cmd.Env = append(buildEnv(os.Environ()), "PIP_DISABLE_PIP_VERSION_CHECK=1", "PYTHONNOUSERSITE=1")
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("%s: %w", filepath.Base(name), err)
 		}
@@ -176,6 +176,19 @@ func buildVenv(ctx context.Context, python, sitePackages, dir, requirements, log
 		return err
 	}
 	return os.WriteFile(filepath.Join(site, "herd-spark-runtime.pth"), []byte(sitePackages+"\n"), 0o600)
+}
+
+// buildEnv is the server's environment (pip's proxy, index and
+// certificate settings) without Herd's own variables, HERD_MASTER_KEY
+// above all.
+func buildEnv(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "HERD_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func venvSitePackages(dir string) (string, error) {

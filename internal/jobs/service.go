@@ -103,24 +103,34 @@ func New(ctx context.Context, db *store.DB, kr *keyring.Keyring, blobs *blobstor
 	return s, nil
 }
 
-// Run runs the service's background work until ctx ends: it re-attaches
-// the runs that were live when the server last stopped, then starts
-// waiting runs, fires schedules and builds Python environments. Without a
-// Runner it only fires schedules (their runs wait).
-func (s *Service) Run(ctx context.Context) error {
+// Recover re-attaches the runs that were live when the server last
+// stopped and records the end of those that ended meanwhile. Call it
+// before serving requests and before Run; the runs it re-attaches are
+// watched until ctx ends.
+func (s *Service) Recover(ctx context.Context) error {
+	if s.cfg.Runner == nil {
+		return nil
+	}
+	if err := s.recoverRuns(ctx); err != nil {
+		return fmt.Errorf("recover runs: %w", err)
+	}
+	return nil
+}
+
+// Run runs the service's background work until ctx ends: it starts
+// waiting runs, fires schedules, builds Python environments and applies
+// run retention. Without a Runner it only fires schedules (their runs
+// wait).
+func (s *Service) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if s.cfg.Runner != nil {
-		if err := s.recoverRuns(ctx); err != nil {
-			return fmt.Errorf("recover runs: %w", err)
-		}
 		wg.Go(func() { s.dispatch.loop(ctx) })
 		wg.Go(func() { s.buildLoop(ctx) })
 	}
 	wg.Go(func() { s.schedulerLoop(ctx) })
 	wg.Go(func() { s.retentionLoop(ctx) })
 	<-ctx.Done()
-	return nil
 }
 
 // every calls fn now, then whenever woken (wake may be nil) and at least

@@ -245,14 +245,14 @@ func (s *Server) Run(ctx context.Context) error {
 	defer s.release()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// Runs live when the server last stopped are settled before any
+	// request can act on them.
+	if err := s.jobs.Recover(ctx); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.sweepLoop(ctx) })
-	var jobsErr error
-	wg.Go(func() {
-		if jobsErr = s.jobs.Run(ctx); jobsErr != nil {
-			stop()
-		}
-	})
+	wg.Go(func() { s.jobs.Run(ctx) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
@@ -275,7 +275,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	s.log.Info("herd server stopped")
-	return errors.Join(err, jobsErr)
+	return err
 }
 
 // release closes the store and the data-directory lock, once.
