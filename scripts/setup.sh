@@ -2,7 +2,8 @@
 # Installs what `make run` and `make test` need into the project: Go
 # modules; a Python venv (.venv) with the Spark runtime (pyspark) and the
 # real clients the compatibility tests drive; the example Spark jar built
-# from examples/spark; pinned Go tools (.tools/bin). Quick when all is there.
+# from examples/spark; the Hadoop HDFS daemons' jars from Maven Central
+# (build/hadoop); pinned Go tools (.tools/bin). Quick when all is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +55,68 @@ if [ ! -f "$jar" ] || [ "$(cat "$jar_stamp" 2>/dev/null)" != "$jar_want" ]; then
     fail "could not compile examples/spark"
   jar cf "$jar" -C build/spark-examples-classes . || fail "could not build $jar"
   echo "$jar_want" > "$jar_stamp"
+fi
+
+# The Hadoop HDFS daemons (NameNode, DataNode) for HDFS clusters: jars from Maven
+# Central into build/hadoop/lib, their web UI resources into build/hadoop/resources.
+hadoop_pom=runtimes/hadoop/pom.xml
+hadoop_stamp=build/hadoop/.pom.sha256
+hadoop_want=$(sha256sum < "$hadoop_pom" | cut -d' ' -f1)
+if [ ! -d build/hadoop/lib ] || [ "$(cat "$hadoop_stamp" 2>/dev/null)" != "$hadoop_want" ]; then
+  command -v mvn >/dev/null || fail "Maven is needed to fetch Hadoop's jars (apt install maven)."
+  echo "setup: fetching the Hadoop HDFS jars from Maven Central into build/hadoop (about 55 MB, once)"
+  mkdir -p build
+  hadoop_tmp=$(mktemp -d build/.hadoop.XXXXXX) && chmod 755 "$hadoop_tmp"
+  if ! mvn -q -B -f "$hadoop_pom" dependency:copy-dependencies dependency:unpack@webapps \
+    -DoutputDirectory="$PWD/$hadoop_tmp/lib" -Dherd.hadoop.resources="$PWD/$hadoop_tmp/resources" > "$hadoop_tmp.log" 2>&1; then
+    cat "$hadoop_tmp.log" >&2; rm -rf "$hadoop_tmp" "$hadoop_tmp.log"
+    fail "Maven could not fetch the jars named in $hadoop_pom (is Maven Central reachable?)"
+  fi
+  rm -f "$hadoop_tmp.log"
+  hadoop_jar=$(cd "$hadoop_tmp/lib" && ls hadoop-hdfs-[0-9]*.jar 2>/dev/null | head -1)
+  if [ -z "$hadoop_jar" ] || [ ! -d "$hadoop_tmp/resources/webapps/hdfs" ]; then
+    rm -rf "$hadoop_tmp"
+    fail "Maven left no hadoop-hdfs jar or no webapps/hdfs; check $hadoop_pom"
+  fi
+  hadoop_version=${hadoop_jar#hadoop-hdfs-}
+  echo "${hadoop_version%.jar}" > "$hadoop_tmp/VERSION"
+  echo "$hadoop_want" > "$hadoop_tmp/.pom.sha256"
+  rm -rf build/hadoop && mv "$hadoop_tmp" build/hadoop
+fi
+
+# The real cm_api client (Python 2.7 only) for the Cloudera Manager API
+# compatibility tests, pinned in requirements-py2.txt, installed into build/py2
+# (use it as PYTHONPATH=build/py2; build/py2/.python names the interpreter).
+# The interpreter: $HERD_PYTHON2, else python2.7 on PATH, else pyenv's 2.7.18.
+is_py27() { "$1" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (2, 7) else 1)' >/dev/null 2>&1; }
+if [ -n "${HERD_PYTHON2:-}" ]; then
+  py2=$HERD_PYTHON2
+  is_py27 "$py2" || fail "HERD_PYTHON2=$py2 is not a working Python 2.7 interpreter."
+elif is_py27 python2.7; then
+  py2=python2.7
+elif is_py27 "$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/2.7.18/bin/python2.7"; then
+  py2="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/2.7.18/bin/python2.7"
+else
+  fail "the cm_api compatibility tests need Python 2.7 (pyenv install 2.7.18), or HERD_PYTHON2 set to a python2.7."
+fi
+py2=$("$py2" -c 'import sys; print(sys.executable)')
+py2_stamp=build/.py2.sha256
+py2_want=$( (cat requirements-py2.txt; echo "$py2") | sha256sum | cut -d' ' -f1)
+if [ ! -d build/py2/cm_api ] || [ "$(cat "$py2_stamp" 2>/dev/null)" != "$py2_want" ]; then
+  echo "setup: installing the cm_api client for Python 2.7 ($py2) into build/py2"
+  if ! "$py2" -m pip --version >/dev/null 2>&1; then
+    "$py2" -m ensurepip --user >/dev/null 2>&1 && "$py2" -m pip --version >/dev/null 2>&1 ||
+      fail "$py2 has no pip and '$py2 -m ensurepip --user' could not add it; install pip for that Python 2.7 (pyenv install 2.7.18 comes with it)."
+  fi
+  rm -rf build/py2 && mkdir -p build
+  env -u PIP_USER -u PIP_TARGET -u PIP_PREFIX -u PYTHONPATH -u PYTHONHOME \
+    "$py2" -m pip install --quiet --quiet --disable-pip-version-check \
+      --no-deps --require-hashes --target build/py2 -r requirements-py2.txt ||
+    fail "pip for Python 2.7 could not install requirements-py2.txt into build/py2 (is PyPI reachable?)"
+  PYTHONPATH=build/py2 "$py2" -c 'import cm_api.api_client' ||
+    fail "cm_api was installed into build/py2 but '$py2' cannot import cm_api.api_client from there"
+  echo "$py2" > build/py2/.python
+  echo "$py2_want" > "$py2_stamp"
 fi
 
 # Go modules and pinned tools.

@@ -49,6 +49,12 @@ type Config struct {
 	RunKillGrace      time.Duration `koanf:"run-kill-grace"`
 	EndedRunTTL       time.Duration `koanf:"ended-run-ttl"`
 
+	HeartbeatInterval time.Duration `koanf:"heartbeat-interval"`
+	HostTTL           time.Duration `koanf:"host-ttl"`
+	LocalAgent        bool          `koanf:"local-agent"`
+	LocalAgentAddress string        `koanf:"local-agent-address"`
+	HadoopHome        string        `koanf:"hadoop-home"`
+
 	PasswordMemoryKiB   uint32 `koanf:"password-memory-kib"`
 	PasswordIterations  uint32 `koanf:"password-iterations"`
 	PasswordParallelism uint8  `koanf:"password-parallelism"`
@@ -77,6 +83,10 @@ func Default() Config {
 		MaxConcurrentRuns:   2,
 		RunKillGrace:        10 * time.Second,
 		EndedRunTTL:         24 * time.Hour,
+		HeartbeatInterval:   2 * time.Second,
+		HostTTL:             10 * time.Second,
+		LocalAgent:          true,
+		LocalAgentAddress:   "127.0.0.1",
 		PasswordMemoryKiB:   password.DefaultParams.MemoryKiB,
 		PasswordIterations:  password.DefaultParams.Iterations,
 		PasswordParallelism: password.DefaultParams.Parallelism,
@@ -112,6 +122,11 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Int("max-concurrent-runs", d.MaxConcurrentRuns, "runs live at once; more wait in starting")
 	fs.Duration("run-kill-grace", d.RunKillGrace, "time a killed run has to stop before it is killed with SIGKILL")
 	fs.Duration("ended-run-ttl", d.EndedRunTTL, "how long the record and logs of a run of a delete_after_run job are kept after it ends")
+	fs.Duration("heartbeat-interval", d.HeartbeatInterval, "how often host agents send heartbeats")
+	fs.Duration("host-ttl", d.HostTTL, "a host whose agent is silent this long is BAD and its roles UNKNOWN")
+	fs.Bool("local-agent", d.LocalAgent, "run a host agent for this machine inside the server")
+	fs.String("local-agent-address", d.LocalAgentAddress, "IP address the local agent's roles bind to")
+	fs.String("hadoop-home", d.HadoopHome, "Hadoop installation for HDFS roles (default: build/hadoop of the project)")
 	fs.Uint32("password-memory-kib", d.PasswordMemoryKiB, "argon2id memory cost of new password hashes, KiB")
 	fs.Uint32("password-iterations", d.PasswordIterations, "argon2id time cost of new password hashes")
 	fs.Uint8("password-parallelism", d.PasswordParallelism, "argon2id parallelism of new password hashes")
@@ -257,6 +272,15 @@ func (c Config) Validate() error {
 	}
 	if c.EndedRunTTL < 0 {
 		bad("ended-run-ttl %s: want 0 or more", c.EndedRunTTL)
+	}
+	if c.HeartbeatInterval < 100*time.Millisecond {
+		bad("heartbeat-interval %s: want at least 100ms", c.HeartbeatInterval)
+	}
+	if c.HostTTL <= c.HeartbeatInterval {
+		bad("host-ttl %s: want more than heartbeat-interval (%s)", c.HostTTL, c.HeartbeatInterval)
+	}
+	if c.LocalAgent && net.ParseIP(c.LocalAgentAddress) == nil {
+		bad("local-agent-address %q: want an IP address", c.LocalAgentAddress)
 	}
 	if err := c.PasswordParams().Validate(); err != nil {
 		bad("password hash parameters: %w", err)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/herdhq/herd/internal/api/admin"
 	"github.com/herdhq/herd/internal/api/cde"
+	"github.com/herdhq/herd/internal/api/cm"
+	"github.com/herdhq/herd/internal/api/hostagent"
 	"github.com/herdhq/herd/internal/api/httpjson"
 	"github.com/herdhq/herd/internal/api/iam"
 )
@@ -28,6 +30,8 @@ func (s *Server) routes(certDER []byte) http.Handler {
 	jobsAPI.RegisterDocs(mux)
 	iam.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
 	admin.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
+	cm.New(s.inv, s.auth, s.log, cm.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Version: s.version, PublicURL: func(*http.Request) string { return s.cfg.PublicURL }}).Register(mux)
+	hostagent.New(s.inv, s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
 
 	// Unknown paths and methods get JSON errors too.
 	mux.Handle("/", notFound(mux))

@@ -19,9 +19,11 @@ import (
 	"github.com/herdhq/herd/internal/blobstore"
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/fileutil"
+	"github.com/herdhq/herd/internal/inventory"
 	"github.com/herdhq/herd/internal/jobs"
 	"github.com/herdhq/herd/internal/keyring"
 	"github.com/herdhq/herd/internal/runner"
+	"github.com/herdhq/herd/internal/servicetype"
 	"github.com/herdhq/herd/internal/sparkrt"
 	"github.com/herdhq/herd/internal/store"
 )
@@ -50,6 +52,9 @@ type Server struct {
 	db      *store.DB
 	auth    *auth.Service
 	jobs    *jobs.Service
+	inv     *inventory.Service
+	exe     string
+	certDER []byte // the TLS certificate, when serving HTTPS
 	ln      net.Listener
 	http    *http.Server
 	unlock  func()
@@ -78,7 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		certDER = cert.Certificate[0]
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s := &Server{cfg: cfg, log: log, version: opts.Version}
+	s := &Server{cfg: cfg, log: log, version: opts.Version, certDER: certDER}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -139,6 +144,18 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err != nil {
 		return nil, err
 	}
+	catalog, err := servicetype.Load()
+	if err != nil {
+		return nil, err
+	}
+	s.exe = exe
+	s.inv = inventory.New(s.db, catalog, inventory.Config{
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		TTL:               cfg.HostTTL,
+		Now:               opts.Now,
+		NewID:             opts.NewID,
+		Logger:            log.With("component", "inventory"),
+	})
 	s.ln = opts.Listener
 	if s.ln == nil {
 		if s.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
@@ -250,14 +267,22 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.jobs.Recover(ctx); err != nil {
 		return err
 	}
+	// Likewise commands: none is executing any more.
+	if err := s.inv.RunCommands(ctx); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.sweepLoop(ctx) })
 	wg.Go(func() { s.jobs.Run(ctx) })
+	defer s.inv.WaitCommands()
 
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.ln) }()
 	s.ready.Store(true)
 	s.log.Info("herd server listening", "addr", s.Addr().String(), "data_dir", s.cfg.DataDir, "tls", s.cfg.TLSCert != "")
+	if s.cfg.LocalAgent {
+		wg.Go(func() { s.runLocalAgent(ctx) })
+	}
 
 	var err error
 	select {

@@ -99,8 +99,8 @@ func WithTLS(certFile, keyFile string) Option {
 }
 
 // TestConfig is the configuration test servers start from: cheap password
-// hashing, the project's .venv as the Spark runtime, a short kill grace,
-// otherwise the defaults.
+// hashing, the project's .venv as the Spark runtime, a short kill grace, no
+// local host agent, otherwise the defaults.
 func TestConfig(dataDir string) config.Config {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
@@ -110,7 +110,13 @@ func TestConfig(dataDir string) config.Config {
 	cfg.PasswordParallelism = 1
 	cfg.SparkVenv = filepath.Join(ModuleRoot(), ".venv")
 	cfg.RunKillGrace = 3 * time.Second
+	cfg.LocalAgent = false
 	return cfg
+}
+
+// WithLocalAgent runs the server's own host agent, on the given address.
+func WithLocalAgent(address string) Option {
+	return func(c *config.Config) { c.LocalAgent, c.LocalAgentAddress = true, address }
 }
 
 // ModuleRoot is the directory of the go.mod above the working directory

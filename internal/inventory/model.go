@@ -1,0 +1,507 @@
+package inventory
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/herdhq/herd/internal/apperr"
+	"github.com/herdhq/herd/internal/servicetype"
+	"github.com/herdhq/herd/internal/store"
+)
+
+// Desired process states of a role.
+const (
+	RoleStarted = "STARTED"
+	RoleStopped = "STOPPED"
+)
+
+// Cluster is a cluster.
+type Cluster struct {
+	Name        string
+	DisplayName string
+	Version     string // CDH5, ... (ApiClusterVersion)
+	FullVersion string
+	UUID        string
+	CreatedAt   time.Time
+}
+
+func clusterOf(r store.ClusterRow) Cluster {
+	return Cluster{Name: r.Name, DisplayName: r.DisplayName, Version: r.Version, FullVersion: r.FullVersion, UUID: r.UUID, CreatedAt: r.CreatedAt}
+}
+
+// Known cluster versions (Cloudera Manager's ApiClusterVersion).
+var clusterVersions = map[string]string{"CDH3": "3.7.0", "CDH3u4X": "3.7.0", "CDH4": "4.7.1", "CDH5": "5.16.2", "CDH6": "6.3.2", "CDH7": "7.1.9"}
+
+// CreateCluster creates a cluster. version (CDH5, ...) and fullVersion
+// (5.16.2, ...) may be given either or both; the missing one is derived.
+func (s *Service) CreateCluster(ctx context.Context, name, displayName, version, fullVersion string) (Cluster, error) {
+	if strings.TrimSpace(name) == "" || len(name) > 200 || strings.ContainsAny(name, "/\x00\n") {
+		return Cluster{}, apperr.New(apperr.Invalid, "cluster name %q is empty, too long or has '/' or a control character", name)
+	}
+	switch {
+	case version == "" && fullVersion == "":
+		version, fullVersion = "CDH5", clusterVersions["CDH5"]
+	case version == "":
+		version = "CDH" + strings.SplitN(fullVersion, ".", 2)[0]
+		if _, ok := clusterVersions[version]; !ok {
+			return Cluster{}, apperr.New(apperr.Invalid, "fullVersion %q does not name a known major version (3 to 7)", fullVersion)
+		}
+	case fullVersion == "":
+		fv, ok := clusterVersions[version]
+		if !ok {
+			return Cluster{}, apperr.New(apperr.Invalid, "version %q is not one of CDH3, CDH3u4X, CDH4, CDH5, CDH6, CDH7", version)
+		}
+		fullVersion = fv
+	}
+	if displayName == "" {
+		displayName = name
+	}
+	c := Cluster{Name: name, DisplayName: displayName, Version: version, FullVersion: fullVersion, UUID: s.cfg.NewID(), CreatedAt: s.cfg.Now()}
+	err := s.write(ctx, func(q *store.Queries) error {
+		return q.InsertCluster(ctx, store.ClusterRow{Name: c.Name, DisplayName: c.DisplayName, Version: c.Version, FullVersion: c.FullVersion, UUID: c.UUID, CreatedAt: c.CreatedAt})
+	})
+	return c, conflict(err, "cluster %q already exists", name)
+}
+
+// GetCluster returns a cluster.
+func (s *Service) GetCluster(ctx context.Context, name string) (Cluster, error) {
+	r, err := s.db.Read().GetCluster(ctx, name)
+	if err != nil {
+		return Cluster{}, notFound(err, "cluster '%s' not found", name)
+	}
+	return clusterOf(r), nil
+}
+
+// ListClusters returns every cluster.
+func (s *Service) ListClusters(ctx context.Context) ([]Cluster, error) {
+	rows, err := s.db.Read().ListClusters(ctx)
+	out := make([]Cluster, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, clusterOf(r))
+	}
+	return out, err
+}
+
+// DeleteCluster deletes a cluster whose roles are all stopped.
+func (s *Service) DeleteCluster(ctx context.Context, name string) (Cluster, error) {
+	c, err := s.GetCluster(ctx, name)
+	if err != nil {
+		return Cluster{}, err
+	}
+	if err := s.checkIdle(ctx, name, ""); err != nil {
+		return Cluster{}, err
+	}
+	err = s.write(ctx, func(q *store.Queries) error {
+		roles, err := q.ListRoles(ctx, name, "")
+		if err != nil {
+			return err
+		}
+		if err := s.refuseRunning(roles, "delete cluster '"+name+"'"); err != nil {
+			return err
+		}
+		return q.DeleteCluster(ctx, name)
+	})
+	return c, err
+}
+
+// refuseRunning fails when any of the roles should run or still runs.
+func (s *Service) refuseRunning(roles []store.RoleRow, what string) error {
+	var running []string
+	for _, r := range roles {
+		rep, ok, _ := s.roleReport(r.HostID, r.Name)
+		if r.Desired == RoleStarted || (ok && rep.State != "" && rep.State != "stopped" && rep.State != "exited" && rep.State != "failed") {
+			running = append(running, r.Name)
+		}
+	}
+	if len(running) > 0 {
+		return apperr.New(apperr.Invalid, "cannot %s: roles %s are not stopped; stop them first", what, strings.Join(running, ", "))
+	}
+	return nil
+}
+
+// HostInfo is a host as the API shows it.
+type HostInfo struct {
+	ID, Hostname, Address, Rack, Cluster string
+	Cores                                int
+	MemoryBytes                          int64
+	Live                                 bool
+	LastHeartbeat                        time.Time
+	Registered                           bool // an agent has registered for it
+	Roles                                []store.RoleRow
+	Health                               Health
+}
+
+func (s *Service) hostInfo(h store.HostRow, roles []store.RoleRow) HostInfo {
+	hi := HostInfo{ID: h.ID, Hostname: h.Hostname, Address: h.Address, Rack: h.Rack, Cluster: h.Cluster, Registered: len(h.SecretHash) > 0, Roles: roles}
+	live, seen := s.hostLive(h.ID)
+	hi.Live, hi.LastHeartbeat = live, seen
+	if seen.IsZero() {
+		hi.LastHeartbeat = h.LastSeenAt
+	}
+	if f, ok := s.hostFacts(h.ID); ok {
+		hi.Cores, hi.MemoryBytes = f.Cores, f.MemoryBytes
+	}
+	hi.Health = s.hostHealth(hi)
+	return hi
+}
+
+// CreateHost records a host before its agent registers.
+func (s *Service) CreateHost(ctx context.Context, id, hostname, address, rack string) (HostInfo, error) {
+	if !validName(id) {
+		return HostInfo{}, apperr.New(apperr.Invalid, "hostId %q may hold only letters, digits, '.', '-' and '_'", id)
+	}
+	if hostname == "" {
+		hostname = id
+	}
+	if address != "" && net.ParseIP(address) == nil {
+		return HostInfo{}, apperr.New(apperr.Invalid, "ipAddress %q is not an IP address", address)
+	}
+	if rack == "" {
+		rack = "/default"
+	}
+	row := store.HostRow{ID: id, Hostname: hostname, Address: address, Rack: rack, CreatedAt: s.cfg.Now()}
+	err := s.write(ctx, func(q *store.Queries) error { return q.InsertHost(ctx, row) })
+	if err != nil {
+		return HostInfo{}, conflict(err, "host %q already exists", id)
+	}
+	return s.hostInfo(row, nil), nil
+}
+
+// GetHost returns a host.
+func (s *Service) GetHost(ctx context.Context, id string) (HostInfo, error) {
+	q := s.db.Read()
+	h, err := q.GetHost(ctx, id)
+	if err != nil {
+		return HostInfo{}, notFound(err, "host '%s' not found", id)
+	}
+	roles, err := q.ListHostRoles(ctx, id)
+	return s.hostInfo(h, roles), err
+}
+
+// ListHosts returns the hosts, all or those of a cluster.
+func (s *Service) ListHosts(ctx context.Context, cluster string) ([]HostInfo, error) {
+	q := s.db.Read()
+	if cluster != "" {
+		if _, err := s.GetCluster(ctx, cluster); err != nil {
+			return nil, err
+		}
+	}
+	hosts, err := q.ListHosts(ctx, cluster)
+	if err != nil {
+		return nil, err
+	}
+	roles, err := q.ListAllRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byHost := map[string][]store.RoleRow{}
+	for _, r := range roles {
+		byHost[r.HostID] = append(byHost[r.HostID], r)
+	}
+	out := make([]HostInfo, 0, len(hosts))
+	for _, h := range hosts {
+		out = append(out, s.hostInfo(h, byHost[h.ID]))
+	}
+	return out, nil
+}
+
+// DeleteHost deletes a host without roles.
+func (s *Service) DeleteHost(ctx context.Context, id string) (HostInfo, error) {
+	h, err := s.GetHost(ctx, id)
+	if err != nil {
+		return HostInfo{}, err
+	}
+	if len(h.Roles) > 0 {
+		return HostInfo{}, apperr.New(apperr.Invalid, "host '%s' still has %d roles; delete them first", id, len(h.Roles))
+	}
+	err = s.write(ctx, func(q *store.Queries) error { return q.DeleteHost(ctx, id) })
+	s.mu.Lock()
+	delete(s.live, id)
+	delete(s.secrets, id)
+	s.mu.Unlock()
+	return h, err
+}
+
+// AddHosts puts hosts into a cluster.
+func (s *Service) AddHosts(ctx context.Context, cluster string, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, apperr.New(apperr.Invalid, "no hosts given")
+	}
+	err := s.write(ctx, func(q *store.Queries) error {
+		if _, err := q.GetCluster(ctx, cluster); err != nil {
+			return notFound(err, "cluster '%s' not found", cluster)
+		}
+		for _, id := range ids {
+			h, err := q.GetHost(ctx, id)
+			if err != nil {
+				return notFound(err, "host '%s' not found", id)
+			}
+			if h.Cluster != "" && h.Cluster != cluster {
+				return apperr.New(apperr.Invalid, "host '%s' already belongs to cluster '%s'", id, h.Cluster)
+			}
+			if err := q.SetHostCluster(ctx, id, cluster); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// RemoveHost takes a host without roles of the cluster out of it.
+func (s *Service) RemoveHost(ctx context.Context, cluster, id string) error {
+	return s.write(ctx, func(q *store.Queries) error {
+		h, err := q.GetHost(ctx, id)
+		if err != nil {
+			return notFound(err, "host '%s' not found", id)
+		}
+		if h.Cluster != cluster {
+			return apperr.New(apperr.NotFound, "host '%s' is not in cluster '%s'", id, cluster)
+		}
+		roles, err := q.ListHostRoles(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(roles) > 0 {
+			return apperr.New(apperr.Invalid, "host '%s' still has roles of cluster '%s' (%s); delete them first", id, cluster, roles[0].Name)
+		}
+		return q.SetHostCluster(ctx, id, "")
+	})
+}
+
+// ServiceRow re-exports the store's service for API packages that only read.
+type ServiceRow = store.ServiceRow
+
+// CreateService creates a service of a catalog type with one base role
+// config group per role type.
+func (s *Service) CreateService(ctx context.Context, cluster, name, typ, displayName string) (store.ServiceRow, error) {
+	t, ok := s.catalog.Type(typ)
+	if !ok {
+		return store.ServiceRow{}, apperr.New(apperr.Invalid, "unknown service type '%s'; known types: %s", typ, strings.Join(s.catalog.Names(), ", "))
+	}
+	if !validName(name) {
+		return store.ServiceRow{}, apperr.New(apperr.Invalid, "service name %q may hold only letters, digits, '.', '-' and '_'", name)
+	}
+	if displayName == "" {
+		displayName = name
+	}
+	row := store.ServiceRow{Cluster: cluster, Name: name, Type: typ, DisplayName: displayName, Config: map[string]string{}, CreatedAt: s.cfg.Now()}
+	err := s.write(ctx, func(q *store.Queries) error {
+		if _, err := q.GetCluster(ctx, cluster); err != nil {
+			return notFound(err, "cluster '%s' not found", cluster)
+		}
+		if err := q.InsertService(ctx, row); err != nil {
+			return conflict(err, "service '%s' already exists in cluster '%s'", name, cluster)
+		}
+		for _, rtName := range t.RoleTypeNames() {
+			rt, _ := t.RoleType(rtName)
+			disp := rt.DisplayName
+			if disp == "" {
+				disp = rt.Name
+			}
+			if err := q.InsertGroup(ctx, store.GroupRow{Cluster: cluster, Service: name, Name: name + "-" + rtName + "-BASE",
+				RoleType: rtName, DisplayName: disp + " Default Group", Base: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return row, err
+}
+
+// GetService returns a service.
+func (s *Service) GetService(ctx context.Context, cluster, name string) (store.ServiceRow, error) {
+	q := s.db.Read()
+	if _, err := q.GetCluster(ctx, cluster); err != nil {
+		return store.ServiceRow{}, notFound(err, "cluster '%s' not found", cluster)
+	}
+	r, err := q.GetService(ctx, cluster, name)
+	return r, notFound(err, "service '%s' not found in cluster '%s'", name, cluster)
+}
+
+// ListServices returns a cluster's services.
+func (s *Service) ListServices(ctx context.Context, cluster string) ([]store.ServiceRow, error) {
+	if _, err := s.GetCluster(ctx, cluster); err != nil {
+		return nil, err
+	}
+	return s.db.Read().ListServices(ctx, cluster)
+}
+
+// DeleteService deletes a service whose roles are all stopped.
+func (s *Service) DeleteService(ctx context.Context, cluster, name string) (store.ServiceRow, error) {
+	svc, err := s.GetService(ctx, cluster, name)
+	if err != nil {
+		return svc, err
+	}
+	if err := s.checkIdle(ctx, cluster, name); err != nil {
+		return svc, err
+	}
+	err = s.write(ctx, func(q *store.Queries) error {
+		roles, err := q.ListRoles(ctx, cluster, name)
+		if err != nil {
+			return err
+		}
+		if err := s.refuseRunning(roles, "delete service '"+name+"'"); err != nil {
+			return err
+		}
+		return q.DeleteService(ctx, cluster, name)
+	})
+	return svc, err
+}
+
+// NewRole is a role to create.
+type NewRole struct {
+	Name   string // generated when empty: <service>-<TYPE>-<32 hex>
+	Type   string
+	HostID string
+	Group  string // the type's base group when empty
+}
+
+// CreateRoles creates roles of a service, all or none.
+func (s *Service) CreateRoles(ctx context.Context, cluster, service string, roles []NewRole) ([]store.RoleRow, error) {
+	if len(roles) == 0 {
+		return nil, apperr.New(apperr.Invalid, "no roles given")
+	}
+	var out []store.RoleRow
+	err := s.write(ctx, func(q *store.Queries) error {
+		if _, err := q.GetCluster(ctx, cluster); err != nil {
+			return notFound(err, "cluster '%s' not found", cluster)
+		}
+		svc, err := q.GetService(ctx, cluster, service)
+		if err != nil {
+			return notFound(err, "service '%s' not found in cluster '%s'", service, cluster)
+		}
+		t, _ := s.catalog.Type(svc.Type)
+		existing, err := q.ListRoles(ctx, cluster, service)
+		if err != nil {
+			return err
+		}
+		count := map[string]int{}
+		for _, r := range existing {
+			count[r.Type]++
+		}
+		for _, nr := range roles {
+			rt, ok := t.RoleType(nr.Type)
+			if !ok {
+				names := t.RoleTypeNames()
+				sort.Strings(names)
+				return apperr.New(apperr.Invalid, "unknown role type '%s' for service type %s; known role types: %s", nr.Type, svc.Type, strings.Join(names, ", "))
+			}
+			if count[nr.Type]++; rt.Max > 0 && count[nr.Type] > rt.Max {
+				return apperr.New(apperr.Invalid, "service '%s' can have at most %d %s role(s)", service, rt.Max, nr.Type)
+			}
+			if nr.HostID == "" {
+				return apperr.New(apperr.Invalid, "role %s needs hostRef.hostId", nr.Name)
+			}
+			h, err := q.GetHost(ctx, nr.HostID)
+			if err != nil {
+				return notFound(err, "host '%s' not found", nr.HostID)
+			}
+			if h.Cluster != cluster {
+				return apperr.New(apperr.Invalid, "host '%s' is not in cluster '%s'; add it to the cluster first", nr.HostID, cluster)
+			}
+			name := nr.Name
+			if name == "" {
+				name = fmt.Sprintf("%s-%s-%s", service, nr.Type, randomHex(16))
+			}
+			if !validName(name) {
+				return apperr.New(apperr.Invalid, "role name %q may hold only letters, digits, '.', '-' and '_'", name)
+			}
+			group := nr.Group
+			if group == "" {
+				group = service + "-" + nr.Type + "-BASE"
+			}
+			g, err := q.GetGroup(ctx, cluster, service, group)
+			if err != nil {
+				return notFound(err, "role config group '%s' not found in service '%s'", group, service)
+			}
+			if g.RoleType != nr.Type {
+				return apperr.New(apperr.Invalid, "role config group '%s' is for %s roles, not %s", group, g.RoleType, nr.Type)
+			}
+			row := store.RoleRow{Name: name, Cluster: cluster, Service: service, Type: nr.Type, HostID: nr.HostID, Group: group,
+				Desired: RoleStopped, CommissionState: "COMMISSIONED", CreatedAt: s.cfg.Now()}
+			if err := q.InsertRole(ctx, row); err != nil {
+				return conflict(err, "role '%s' already exists", name)
+			}
+			out = append(out, row)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// GetRole returns a role of a service.
+func (s *Service) GetRole(ctx context.Context, cluster, service, name string) (store.RoleRow, error) {
+	if _, err := s.GetService(ctx, cluster, service); err != nil {
+		return store.RoleRow{}, err
+	}
+	r, err := s.db.Read().GetRole(ctx, name)
+	if err != nil || r.Cluster != cluster || r.Service != service {
+		if err == nil || errors.Is(err, store.ErrNotFound) {
+			return store.RoleRow{}, apperr.New(apperr.NotFound, "role '%s' not found in service '%s'", name, service)
+		}
+		return store.RoleRow{}, err
+	}
+	return r, nil
+}
+
+// ListRoles returns a service's roles.
+func (s *Service) ListRoles(ctx context.Context, cluster, service string) ([]store.RoleRow, error) {
+	if _, err := s.GetService(ctx, cluster, service); err != nil {
+		return nil, err
+	}
+	return s.db.Read().ListRoles(ctx, cluster, service)
+}
+
+// DeleteRole deletes a stopped role.
+func (s *Service) DeleteRole(ctx context.Context, cluster, service, name string) (store.RoleRow, error) {
+	r, err := s.GetRole(ctx, cluster, service, name)
+	if err != nil {
+		return r, err
+	}
+	if err := s.checkIdle(ctx, cluster, service); err != nil {
+		return r, err
+	}
+	err = s.write(ctx, func(q *store.Queries) error {
+		if err := s.refuseRunning([]store.RoleRow{r}, "delete role '"+name+"'"); err != nil {
+			return err
+		}
+		return q.DeleteRole(ctx, name)
+	})
+	return r, err
+}
+
+// GetGroup returns a role config group.
+func (s *Service) GetGroup(ctx context.Context, cluster, service, name string) (store.GroupRow, error) {
+	if _, err := s.GetService(ctx, cluster, service); err != nil {
+		return store.GroupRow{}, err
+	}
+	g, err := s.db.Read().GetGroup(ctx, cluster, service, name)
+	return g, notFound(err, "role config group '%s' not found in service '%s'", name, service)
+}
+
+// ListGroups returns a service's role config groups.
+func (s *Service) ListGroups(ctx context.Context, cluster, service string) ([]store.GroupRow, error) {
+	if _, err := s.GetService(ctx, cluster, service); err != nil {
+		return nil, err
+	}
+	return s.db.Read().ListGroups(ctx, cluster, service)
+}
+
+// ServiceType returns the catalog type of a service.
+func (s *Service) ServiceType(typ string) (*servicetype.ServiceType, bool) {
+	return s.catalog.Type(typ)
+}

@@ -1,0 +1,302 @@
+package servicetype
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/herdhq/herd/internal/agentapi"
+)
+
+// Host is what rendering needs to know of a host.
+type Host struct {
+	ID       string
+	Hostname string
+	Address  string
+	DataDir  string // the agent's data directory; relative paths resolve against it
+}
+
+// RoleInstance is one role of a service as rendering sees it.
+type RoleInstance struct {
+	Name   string
+	Type   string
+	Host   Host
+	Config map[string]string // the role's set (non-default) values
+}
+
+// RenderInput is everything a role's desired state depends on.
+type RenderInput struct {
+	Cluster       string
+	ClusterID     string
+	Service       string
+	ServiceConfig map[string]string // the service's set values
+	Role          RoleInstance
+	// Peers are all roles of the service, the rendered one included.
+	Peers []RoleInstance
+}
+
+// Effective returns the value of every parameter of the service and of role
+// type rt (service parameters and the role's own), set values over
+// defaults. Paths are made absolute against dataDir when it is not empty.
+func (t *ServiceType) Effective(rt *RoleType, serviceConfig, roleConfig map[string]string, dataDir string) map[string]string {
+	out := map[string]string{}
+	put := func(p *Param, set map[string]string) {
+		v, ok := set[p.Name]
+		if !ok {
+			v = p.Default
+		}
+		if dataDir != "" && (p.Type == TypePath || p.Type == TypePathList) && v != "" {
+			v = absPaths(v, dataDir)
+		}
+		out[p.Name] = v
+	}
+	for i := range t.Params {
+		put(&t.Params[i], serviceConfig)
+	}
+	if rt != nil {
+		for i := range rt.Params {
+			put(&rt.Params[i], roleConfig)
+		}
+	}
+	return out
+}
+
+func absPaths(v, dataDir string) string {
+	parts := splitList(v)
+	for i, p := range parts {
+		if !filepath.IsAbs(p) {
+			parts[i] = filepath.Join(dataDir, p)
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// tmplData is what descriptor templates see.
+type tmplData struct {
+	Cluster   string
+	ClusterID string
+	Service   string
+	Self      Peer
+	Cfg       map[string]string
+	byType    map[string][]Peer
+}
+
+// Peer is a role as templates see it.
+type Peer struct {
+	Name string
+	Type string
+	Host Host
+	Cfg  map[string]string
+}
+
+// First returns the first role of a type, for templates; it fails when the
+// service has none.
+func (d tmplData) First(roleType string) (Peer, error) {
+	ps := d.byType[roleType]
+	if len(ps) == 0 {
+		return Peer{}, fmt.Errorf("service %s has no %s role", d.Service, roleType)
+	}
+	return ps[0], nil
+}
+
+// Roles returns the roles of a type.
+func (d tmplData) Roles(roleType string) []Peer { return d.byType[roleType] }
+
+// Dirs splits a path-list parameter of the rendered role.
+func (d tmplData) Dirs(param string) []string { return splitList(d.Cfg[param]) }
+
+// FileURIs turns a path-list parameter into a comma-separated list of file:
+// URIs, as Hadoop wants its storage directories.
+func (d tmplData) FileURIs(param string) string {
+	parts := splitList(d.Cfg[param])
+	for i, p := range parts {
+		parts[i] = "file://" + p
+	}
+	return strings.Join(parts, ",")
+}
+
+// MB returns a memory parameter in mebibytes.
+func (d tmplData) MB(param string) (int64, error) {
+	n, err := strconv.ParseInt(d.Cfg[param], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parameter %s is not a size: %w", param, err)
+	}
+	return n >> 20, nil
+}
+
+func parseTemplate(s string) (*template.Template, error) {
+	return template.New("").Option("missingkey=error").Parse(s)
+}
+
+func render(s string, d tmplData) (string, error) {
+	t, err := parseTemplate(s)
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// Render builds a role's desired state, less what the inventory decides
+// (Run, StartSeq, AutoRestart comes from the configuration too).
+func (t *ServiceType) Render(in RenderInput) (agentapi.RoleSpec, error) {
+	rt, ok := t.roles[in.Role.Type]
+	if !ok {
+		return agentapi.RoleSpec{}, fmt.Errorf("service type %s has no role type %s", t.Name, in.Role.Type)
+	}
+	d := tmplData{Cluster: in.Cluster, ClusterID: in.ClusterID, Service: in.Service, byType: map[string][]Peer{}}
+	for _, p := range in.Peers {
+		prt := t.roles[p.Type]
+		d.byType[p.Type] = append(d.byType[p.Type], Peer{Name: p.Name, Type: p.Type, Host: p.Host,
+			Cfg: t.Effective(prt, in.ServiceConfig, p.Config, p.Host.DataDir)})
+	}
+	for _, ps := range d.byType {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
+	}
+	d.Cfg = t.Effective(rt, in.ServiceConfig, in.Role.Config, in.Role.Host.DataDir)
+	d.Self = Peer{Name: in.Role.Name, Type: in.Role.Type, Host: in.Role.Host, Cfg: d.Cfg}
+
+	var firstErr error
+	r := func(s string) string {
+		out, err := render(s, d)
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("render %s of %s: %w", rt.Name, in.Role.Name, err)
+		}
+		return out
+	}
+	rs := func(ss []string) []string {
+		out := make([]string, 0, len(ss))
+		for _, s := range ss {
+			out = append(out, r(s))
+		}
+		return out
+	}
+	spec := agentapi.RoleSpec{
+		Name: in.Role.Name, Type: rt.Name, Service: in.Service,
+		AutoRestart: d.Cfg[AutoRestartParam] == "true",
+		StopTimeout: agentapi.Duration(rt.StopTimeout),
+		Launch: agentapi.Launch{
+			Runtime: rt.Runtime, MainClass: rt.MainClass, Args: rs(rt.Args),
+		},
+	}
+	for _, name := range rt.DirParams {
+		spec.Launch.Dirs = append(spec.Launch.Dirs, d.Dirs(name)...)
+	}
+	if rt.HeapParam != "" {
+		mb, err := d.MB(rt.HeapParam)
+		if err != nil {
+			return agentapi.RoleSpec{}, err
+		}
+		spec.Launch.HeapMB = int(mb)
+	}
+	if len(rt.Env) > 0 {
+		spec.Launch.Env = map[string]string{}
+		for k, v := range rt.Env {
+			spec.Launch.Env[k] = r(v)
+		}
+	}
+	if rt.Init != nil {
+		spec.Init = &agentapi.Init{Creates: r(rt.Init.Creates), MainClass: rt.Init.MainClass, Args: rs(rt.Init.Args)}
+	}
+	for _, f := range rt.Files {
+		content, err := t.renderFile(rt, f, d, r)
+		if err != nil {
+			return agentapi.RoleSpec{}, err
+		}
+		spec.Files = append(spec.Files, agentapi.File{Path: f.Path, Content: content})
+	}
+	for _, p := range rt.Probes {
+		spec.Probes = append(spec.Probes, agentapi.Probe{Name: p.Name, URL: r(p.URL), Fields: p.Fields})
+	}
+	if firstErr != nil {
+		return agentapi.RoleSpec{}, firstErr
+	}
+	spec.ConfigHash = configHash(spec)
+	return spec, nil
+}
+
+func (t *ServiceType) renderFile(rt *RoleType, f FileTemplate, d tmplData, r func(string) string) (string, error) {
+	props := map[string]string{}
+	for k, v := range f.Properties {
+		if v = r(v); v != "" {
+			props[k] = v
+		}
+	}
+	for _, ps := range [][]Param{t.Params, rt.Params} {
+		for _, p := range ps {
+			if p.File == f.Path && p.RelatedName != "" {
+				if v := d.Cfg[p.Name]; v != "" {
+					props[p.RelatedName] = v
+				}
+			}
+		}
+	}
+	switch f.Format {
+	case "hadoop-xml":
+		return SiteXML(props), nil
+	case "properties":
+		return keyValues(props, "%s=%s\n"), nil
+	case "env":
+		for k, v := range props {
+			props[k] = strconv.Quote(v)
+		}
+		return keyValues(props, "export %s=%s\n"), nil
+	case "text":
+		return r(f.Content), nil
+	}
+	return "", fmt.Errorf("file %s of role type %s: format %q is unknown", f.Path, rt.Name, f.Format)
+}
+
+func keyValues(props map[string]string, format string) string {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, format, k, props[k])
+	}
+	return b.String()
+}
+
+// SiteXML renders properties as a Hadoop configuration file, sorted by name.
+func SiteXML(props map[string]string) string {
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- Written by Herd from the role's configuration. -->\n<configuration>\n")
+	for _, k := range keys {
+		b.WriteString("  <property><name>")
+		xml.EscapeText(&b, []byte(k)) //nolint:errcheck // strings.Builder does not fail
+		b.WriteString("</name><value>")
+		xml.EscapeText(&b, []byte(props[k])) //nolint:errcheck // strings.Builder does not fail
+		b.WriteString("</value></property>\n")
+	}
+	b.WriteString("</configuration>\n")
+	return b.String()
+}
+
+func configHash(spec agentapi.RoleSpec) string {
+	b, _ := json.Marshal(struct {
+		Files  []agentapi.File
+		Launch agentapi.Launch
+		Init   *agentapi.Init
+	}{spec.Files, spec.Launch, spec.Init})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
+}

@@ -1,0 +1,184 @@
+package servicetype
+
+import (
+	"strings"
+	"testing"
+)
+
+func mustLoad(t *testing.T) *Catalog {
+	t.Helper()
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestLoadCatalog(t *testing.T) {
+	c := mustLoad(t)
+	if got := strings.Join(c.Names(), ","); got != "HDFS,SPARK" {
+		t.Fatalf("types = %s", got)
+	}
+	hdfs, _ := c.Type("HDFS")
+	if got := strings.Join(hdfs.RoleTypeNames(), ","); got != "NAMENODE,DATANODE,SECONDARYNAMENODE" {
+		t.Fatalf("HDFS role types in start order = %s", got)
+	}
+	p, ok := hdfs.Param("dfs_replication")
+	if !ok || p.RelatedName != "dfs.replication" || p.Default != "3" || p.Description == "" {
+		t.Fatalf("dfs_replication = %+v", p)
+	}
+	dn, _ := hdfs.RoleType("DATANODE")
+	if p, ok := dn.Param(AutoRestartParam); !ok || p.Default != "false" || p.Description == "" {
+		t.Fatalf("every role type has %s: %+v", AutoRestartParam, p)
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	nn, _ := hdfs.RoleType("NAMENODE")
+	param := func(name string) *Param {
+		if p, ok := hdfs.Param(name); ok {
+			return p
+		}
+		p, ok := nn.Param(name)
+		if !ok {
+			t.Fatalf("no parameter %s", name)
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		param, in, want, err string
+	}{
+		{"dfs_replication", "2", "2", ""},
+		{"dfs_replication", " 02 ", "2", ""},
+		{"dfs_replication", "0", "", "below the minimum 1"},
+		{"dfs_replication", "513", "", "above the maximum 512"},
+		{"dfs_replication", "two", "", "not an integer"},
+		{"dfs_permissions", "True", "true", ""},
+		{"dfs_permissions", "yes", "", "not a boolean"},
+		{"namenode_port", "70000", "", "above the maximum 65535"},
+		{"namenode_port", "0", "", "below the minimum 1"},
+		{"namenode_java_heapsize", "1024", "", "below the minimum"},
+		{"namenode_java_heapsize", "1g", "", "not a size in bytes"},
+		{"dfs_name_dir_list", "/a, b/c", "/a,b/c", ""},
+		{"dfs_name_dir_list", "/a/../etc", "", "'..'"},
+		{"dfs_name_dir_list", " , ", "", "empty"},
+		{AutoRestartParam, "TRUE", "true", ""},
+	} {
+		got, err := param(tc.param).Normalize(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s=%q: err = %v, want %q", tc.param, tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s=%q: got %q, %v; want %q", tc.param, tc.in, got, err, tc.want)
+		}
+	}
+}
+
+func hdfsTopology() RenderInput {
+	h1 := Host{ID: "h1", Hostname: "h1", Address: "127.0.1.1", DataDir: "/data/h1"}
+	h2 := Host{ID: "h2", Hostname: "h2", Address: "127.0.1.2", DataDir: "/data/h2"}
+	return RenderInput{
+		Cluster: "Cluster 1", ClusterID: "cid-1", Service: "HDFS-1",
+		ServiceConfig: map[string]string{"dfs_replication": "2"},
+		Peers: []RoleInstance{
+			{Name: "HDFS-1-NAMENODE-1", Type: "NAMENODE", Host: h1, Config: map[string]string{"namenode_port": "8021"}},
+			{Name: "HDFS-1-DATANODE-1", Type: "DATANODE", Host: h2, Config: map[string]string{AutoRestartParam: "true"}},
+		},
+	}
+}
+
+func TestRenderHDFS(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	in := hdfsTopology()
+	in.Role = in.Peers[0]
+	nn, err := hdfs.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, f := range nn.Files {
+		files[f.Path] = f.Content
+	}
+	for _, want := range []string{
+		"<name>dfs.replication</name><value>2</value>",
+		"<name>dfs.namenode.name.dir</name><value>file:///data/h1/dfs/nn</value>",
+		"<name>dfs.namenode.rpc-address</name><value>127.0.1.1:8021</value>",
+	} {
+		if !strings.Contains(files["hdfs-site.xml"], want) {
+			t.Errorf("NameNode hdfs-site.xml lacks %s:\n%s", want, files["hdfs-site.xml"])
+		}
+	}
+	if strings.Contains(files["hdfs-site.xml"], "dfs.datanode.data.dir") {
+		t.Errorf("NameNode hdfs-site.xml has the DataNode's directories")
+	}
+	if nn.Init == nil || nn.Init.Creates != "/data/h1/dfs/nn/current/VERSION" || !strings.Contains(strings.Join(nn.Init.Args, " "), "-clusterid cid-1") {
+		t.Errorf("init = %+v", nn.Init)
+	}
+	if nn.Launch.HeapMB != 256 || nn.Launch.Runtime != "hadoop" || nn.AutoRestart || len(nn.Launch.Dirs) != 1 || nn.Launch.Dirs[0] != "/data/h1/dfs/nn" {
+		t.Errorf("launch = %+v, autoRestart %v", nn.Launch, nn.AutoRestart)
+	}
+	if len(nn.Probes) != 1 || nn.Probes[0].URL != "http://127.0.1.1:9870/jmx?qry=Hadoop:service=NameNode,name=FSNamesystemState" {
+		t.Errorf("probes = %+v", nn.Probes)
+	}
+
+	in.Role = in.Peers[1]
+	dn, err := hdfs.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range dn.Files {
+		if f.Path == "core-site.xml" && !strings.Contains(f.Content, "<value>hdfs://127.0.1.1:8021</value>") {
+			t.Errorf("DataNode core-site.xml does not point at the NameNode:\n%s", f.Content)
+		}
+	}
+	if !dn.AutoRestart {
+		t.Error("DataNode with process_auto_restart=true has AutoRestart false")
+	}
+
+	// A changed value changes the hash; the same input keeps it.
+	again, _ := hdfs.Render(in)
+	in.ServiceConfig = map[string]string{"dfs_replication": "3"}
+	changed, _ := hdfs.Render(in)
+	if again.ConfigHash != dn.ConfigHash || changed.ConfigHash == dn.ConfigHash {
+		t.Errorf("hashes: %s %s %s", dn.ConfigHash, again.ConfigHash, changed.ConfigHash)
+	}
+}
+
+func TestRenderWithoutRequiredPeer(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	in := hdfsTopology()
+	in.Peers = in.Peers[1:]
+	in.Role = in.Peers[0]
+	if _, err := hdfs.Render(in); err == nil || !strings.Contains(err.Error(), "HDFS-1 has no NAMENODE role") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRenderSpark(t *testing.T) {
+	c := mustLoad(t)
+	spark, _ := c.Type("SPARK")
+	h := Host{ID: "h1", Address: "127.0.1.1", DataDir: "/d"}
+	in := RenderInput{Service: "SPARK-1", Peers: []RoleInstance{
+		{Name: "SPARK-1-MASTER-1", Type: "MASTER", Host: h},
+		{Name: "SPARK-1-WORKER-1", Type: "WORKER", Host: h},
+	}}
+	in.Role = in.Peers[1]
+	w, err := spark.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := strings.Join(w.Launch.Args, " ")
+	if !strings.Contains(args, "--memory 1024m") || !strings.HasSuffix(args, "spark://127.0.1.1:7077") || !strings.Contains(args, "--work-dir /d/spark/work") {
+		t.Errorf("worker args = %s", args)
+	}
+	if w.Launch.Env["SPARK_LOCAL_IP"] != "127.0.1.1" {
+		t.Errorf("env = %v", w.Launch.Env)
+	}
+}
