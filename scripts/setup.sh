@@ -89,13 +89,14 @@ fi
 # (use it as PYTHONPATH=build/py2; build/py2/.python names the interpreter).
 # The interpreter: $HERD_PYTHON2, else python2.7 on PATH, else pyenv's 2.7.18.
 is_py27() { "$1" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (2, 7) else 1)' >/dev/null 2>&1; }
+pyenv_py27="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/2.7.18/bin/python2.7"
 if [ -n "${HERD_PYTHON2:-}" ]; then
   py2=$HERD_PYTHON2
   is_py27 "$py2" || fail "HERD_PYTHON2=$py2 is not a working Python 2.7 interpreter."
 elif is_py27 python2.7; then
-  py2=python2.7
-elif is_py27 "$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/2.7.18/bin/python2.7"; then
-  py2="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-$HOME/.pyenv}")/versions/2.7.18/bin/python2.7"
+  py2=python2.7 # a pyenv shim counts only if it runs (pyenv selects 2.7 here)
+elif is_py27 "$pyenv_py27"; then
+  py2=$pyenv_py27
 else
   fail "the cm_api compatibility tests need Python 2.7 (pyenv install 2.7.18), or HERD_PYTHON2 set to a python2.7."
 fi

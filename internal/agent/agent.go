@@ -200,7 +200,7 @@ func New(cfg Config) (*Agent, error) {
 		now:      cfg.Now,
 		getenv:   os.Getenv,
 		client:   newClient(cfg.ServerURL, cfg.HTTPClient, cfg.Version),
-		runner:   runner.New(cfg.Executable, log.With("component", "runner")),
+		runner:   runner.New(cfg.Executable, cfg.Logger.With("component", "runner")),
 		probes:   &http.Client{Transport: probeTransport},
 		t:        t,
 		rolesDir: rolesDir,

@@ -1,5 +1,3 @@
-//go:build hadooprt
-
 package agent
 
 import (

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,9 +84,8 @@ func (s *supervisor) probeLoop(ctx context.Context, gen int) {
 }
 
 // probe GETs p.URL and extracts p.Fields from its JSON answer. A fetch that
-// fails or answers other than 2xx, or an answer that is not JSON when
-// fields are wanted, is not OK. A field whose path is not in the answer is
-// reported as null.
+// fails or answers other than 2xx is not OK; with fields wanted, neither is
+// an answer that is not JSON or lacks one of them (reported as null).
 func (a *Agent) probe(ctx context.Context, p agentapi.Probe) agentapi.ProbeResult {
 	r := agentapi.ProbeResult{At: a.now()}
 	ctx, cancel := context.WithTimeout(ctx, a.t.probeTimeout)
@@ -120,9 +120,18 @@ func (a *Agent) probe(ctx context.Context, p agentapi.Probe) agentapi.ProbeResul
 			return r
 		}
 		r.Fields = make(map[string]any, len(p.Fields))
+		var missing []string
 		for name, path := range p.Fields {
-			v, _ := extract(doc, path)
+			v, ok := extract(doc, path)
 			r.Fields[name] = v
+			if !ok {
+				missing = append(missing, name+" ("+path+")")
+			}
+		}
+		if len(missing) > 0 {
+			slices.Sort(missing)
+			r.Error = "the answer lacks " + strings.Join(missing, ", ")
+			return r
 		}
 	}
 	r.OK = true

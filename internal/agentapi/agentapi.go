@@ -139,7 +139,10 @@ type Init struct {
 
 // Probe is an HTTP check of a running role. The agent GETs URL and, for a
 // JSON answer, extracts each field by its dotted path (array elements by
-// index, e.g. "beans.0.NumLiveDataNodes").
+// index, e.g. "beans.0.NumLiveDataNodes"). The probe is OK when the answer
+// is 2xx and, if Fields are given, JSON that holds every one of them (a
+// daemon starting up may answer before its data is there); a missing
+// field is reported as null.
 type Probe struct {
 	Name   string            `json:"name"`
 	URL    string            `json:"url"`

@@ -86,6 +86,7 @@ func newRoot(stdio IO) *cobra.Command {
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	root.AddCommand(
 		newServerCmd(stdio),
+		newAgentCmd(stdio),
 		newUserCmd(stdio),
 		newAccessKeyCmd(stdio),
 		newWhoamiCmd(stdio),

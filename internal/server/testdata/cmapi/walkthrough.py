@@ -18,13 +18,28 @@ from __future__ import print_function
 
 import argparse
 import datetime
+import os
 import sys
 import time
 import traceback
-import urllib2
 
-from cm_api.api_client import ApiException, ApiResource
-from cm_api.endpoints.types import ApiConfig
+if sys.version_info[:2] != (2, 7):
+    sys.exit("walkthrough.py needs Python 2.7, as cm_api does; run it with the interpreter named in "
+             "build/py2/.python (make setup writes it)")
+
+import urllib2  # noqa: E402
+
+try:
+    import cm_api  # noqa: F401
+except ImportError:
+    # Not on PYTHONPATH: use the copy scripts/setup.sh installs into build/py2.
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..", "build", "py2"))
+try:
+    from cm_api.api_client import ApiException, ApiResource
+    from cm_api.endpoints.types import ApiConfig
+except ImportError as e:
+    sys.exit("cannot import cm_api (%s): run make setup, which installs it into build/py2, "
+             "or set PYTHONPATH to a directory holding cm_api" % e)
 
 SECTIONS = ["auth", "inventory", "services", "health", "lifecycle", "config", "groups", "notfound"]
 
@@ -144,7 +159,14 @@ class Walk(object):
 
     def auth(self):
         a = self.args
-        res = self.api.echo("ping")
+        try:
+            res = self.api.echo("ping")
+        except ApiException as e:
+            if e.code != 401:
+                raise
+            fail("echo", "ApiException 401 (%s) after %d challenge(s): cm_api never sends credentials "
+                 "pre-emptively; it needs a 401 with exactly 'WWW-Authenticate: Basic realm=\"Cloudera Manager\"' "
+                 "and then accepts the retried request's Basic credentials" % (e.message, self.challenges[0]))
         check(res == {"message": "ping"}, "echo", "api.echo('ping') returned %r" % (res,))
         check(self.challenges[0] == 1, "auth challenge",
               "the first call was answered with a 401 Basic realm=\"Cloudera Manager\" challenge, "
@@ -196,7 +218,11 @@ class Walk(object):
             show(s)
             if ("(cluster: %s)" % a.cluster) not in str(s):
                 fail("service printed", "%r lacks '(cluster: %s)': clusterRef missing?" % (str(s), a.cluster))
-        ok("services printed", "%d services, each printed with (cluster: %s)" % (len(services), a.cluster))
+            if s.serviceState not in SERVICE_STATES or s.healthSummary not in HEALTH:
+                fail("service states", "%s has serviceState %r, healthSummary %r"
+                     % (s.name, s.serviceState, s.healthSummary))
+        ok("services printed", "%d services, each printed with (cluster: %s), with a serviceState and healthSummary"
+           % (len(services), a.cluster))
         hdfs = [s for s in services if s.type == "HDFS"]
         check(len(hdfs) == 1 and hdfs[0].name == a.hdfs, "hdfs by type",
               "the HDFS service is %r" % ([s.name for s in hdfs],))
@@ -383,7 +409,8 @@ class Walk(object):
         e = expect_api_exception("cluster not found", lambda: self.api.get_cluster("nope"), 404)
         check(e.message and not e.message.lstrip().startswith("{"), "cluster not found",
               "ApiException code 404, message %r (from the JSON body's message)" % (e.message,))
-        e = expect_api_exception("service not found", lambda: self.cluster().get_service("nope"), 404)
+        cluster = self.cluster()
+        e = expect_api_exception("service not found", lambda: cluster.get_service("nope"), 404)
         ok("service not found", "ApiException code 404, message %r" % (e.message,))
 
 
