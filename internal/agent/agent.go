@@ -258,6 +258,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-ctx.Done()
 	wg.Wait()
 	a.wg.Wait()
+	a.probes.CloseIdleConnections()
 	a.log.Info("herd agent stopped; role processes keep running")
 	return nil
 }

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -513,6 +515,80 @@ func TestReattachAfterAgentRestart(t *testing.T) {
 	}
 	if got := fs.waitState(t, "r2", agentapi.StateExited); got.Pid != 0 {
 		t.Errorf("r2 was restarted: %+v", got)
+	}
+}
+
+// TestReattachAfterAgentKill kills an agent process with SIGKILL; the
+// next agent on its data directory takes its roles over.
+func TestReattachAfterAgentKill(t *testing.T) {
+	t.Parallel()
+	fs := newFakeServer(t)
+	dataDir := t.TempDir()
+	killRolesAtCleanup(t, dataDir)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envAgentDir+"="+dataDir, envAgentServer+"="+fs.srv.URL,
+		envAgentWrapper+"="+wrapperExe, "GORACE=atexit_sleep_ms=0")
+	cmd.Stdout, cmd.Stderr = t.Output(), t.Output()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	hash := fs.setDesired(shRole("r1", "exec sleep 1000"))
+	st := fs.waitState(t, "r1", agentapi.StateRunning)
+	fs.waitApplied(t, hash)
+
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	if !alive(st.Pid) {
+		t.Fatalf("the role process %d died with its agent", st.Pid)
+	}
+	_, n := fs.lastHeartbeat()
+	cfg := testConfig(t, fs, dataDir)
+	cfg.Token = ""
+	b := newTestAgent(t, cfg)
+	runAgent(t, b)
+	eventually(t, 15*time.Second, "a heartbeat of the new agent", func() bool { _, m := fs.lastHeartbeat(); return m > n })
+	fs.waitApplied(t, hash)
+	time.Sleep(200 * time.Millisecond)
+	got := fs.waitState(t, "r1", agentapi.StateRunning)
+	if got.Pid != st.Pid || got.Restarts != 0 || !got.StartedAt.Equal(st.StartedAt) {
+		t.Errorf("after the agent was killed: %+v, want pid %d, started at %s", got, st.Pid, st.StartedAt)
+	}
+	if len(fs.regs()) != 1 {
+		t.Errorf("%d registrations, want 1", len(fs.regs()))
+	}
+}
+
+// TestInterruptedStartIsRedone stops the agent while a start waits for its
+// init step; the next agent does the start.
+func TestInterruptedStartIsRedone(t *testing.T) {
+	t.Parallel()
+	fs := newFakeServer(t)
+	dataDir := t.TempDir()
+	a := newTestAgent(t, testConfig(t, fs, dataDir))
+	stopA := runAgent(t, a)
+	flag := filepath.Join(dataDir, "go-on")
+	done := filepath.Join(dataDir, "initialized")
+	spec := shRole("r1", "exec sleep 1000")
+	spec.Init = &agentapi.Init{Creates: done, Command: []string{"/bin/sh", "-c",
+		"while [ ! -f " + flag + " ]; do sleep 0.02; done; touch " + done}}
+	fs.setDesired(spec)
+	fs.waitState(t, "r1", agentapi.StateStarting)
+	stopA()
+	if err := os.WriteFile(flag, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, fs, dataDir)
+	cfg.Token = ""
+	b := newTestAgent(t, cfg)
+	runAgent(t, b)
+	st := fs.waitState(t, "r1", agentapi.StateRunning)
+	if st.StartSeq != 1 || st.Restarts != 0 {
+		t.Errorf("status = %+v", st)
 	}
 }
 

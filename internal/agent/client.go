@@ -69,9 +69,10 @@ func (c *client) heartbeat(ctx context.Context, id identity, hb agentapi.Heartbe
 	return out, nil
 }
 
-// desired long-polls the desired state; changed is false when the server
-// answered without a state other than after's.
-func (c *client) desired(ctx context.Context, id identity, after string) (d agentapi.Desired, changed bool, err error) {
+// desired long-polls the desired state. fresh is false when the server
+// answered without one (304 or 204 once its wait timed out); it may also
+// answer with the state of hash after.
+func (c *client) desired(ctx context.Context, id identity, after string) (d agentapi.Desired, fresh bool, err error) {
 	code, err := c.do(ctx, http.MethodGet, agentapi.DesiredPath+"?after="+url.QueryEscape(after), id.bearer(), nil, &d)
 	if err != nil {
 		return d, false, fmt.Errorf("get desired state: %w", err)
@@ -79,7 +80,7 @@ func (c *client) desired(ctx context.Context, id identity, after string) (d agen
 	if code == http.StatusNotModified || code == http.StatusNoContent {
 		return d, false, nil
 	}
-	return d, d.Hash != after, nil
+	return d, true, nil
 }
 
 // do sends in as JSON (when not nil) and decodes a 200 answer into out. It

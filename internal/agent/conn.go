@@ -91,7 +91,11 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		err := a.heartbeat(ctx)
 		if isUnauthorized(err) {
 			if a.cfg.Token != "" {
-				a.log.Warn("the server refused the host's credentials; registering again with the host token", "err", err)
+				if fails.failing() {
+					a.log.Debug("the server refused the host's credentials again; registering again", "err", err)
+				} else {
+					a.log.Warn("the server refused the host's credentials; registering again with the host token", "err", err)
+				}
 				if err = a.register(ctx); err == nil {
 					err = a.heartbeat(ctx)
 				}
@@ -145,6 +149,7 @@ func (a *Agent) heartbeat(ctx context.Context) error {
 // desiredLoop long-polls the desired state and applies each new one.
 func (a *Agent) desiredLoop(ctx context.Context) {
 	fails := streak{log: a.log, what: "desired state poll"}
+	applied := false
 	for {
 		after := a.appliedHash()
 		a.mu.Lock()
@@ -152,7 +157,7 @@ func (a *Agent) desiredLoop(ctx context.Context) {
 		a.mu.Unlock()
 		began := time.Now()
 		pctx, cancel := context.WithTimeout(ctx, agentapi.WaitTimeout+a.t.pollSlack)
-		d, changed, err := a.client.desired(pctx, id, after)
+		d, fresh, err := a.client.desired(pctx, id, after)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -164,8 +169,9 @@ func (a *Agent) desiredLoop(ctx context.Context) {
 			continue
 		}
 		fails.ok()
-		if changed {
+		if fresh && (d.Hash != after || !applied) {
 			a.apply(ctx, d)
+			applied = true
 			continue
 		}
 		// An answer without change that came at once (not after a wait)

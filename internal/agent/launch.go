@@ -175,7 +175,7 @@ func (s *supervisor) runInit(ctx context.Context, rts runtimes, spec agentapi.Ro
 	cmd.Env = env
 	cmd.Dir = s.runDir
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = initSysProcAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	s.log.Info("running the role's init step", "creates", creates)

@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +27,9 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(envProbeServer); addr != "" {
 		serveForProbe(addr)
 		return
+	}
+	if dir := os.Getenv(envAgentDir); dir != "" {
+		os.Exit(runAgentProcess(dir))
 	}
 	dir, err := os.MkdirTemp("", "herd-agent-test-")
 	if err != nil {
@@ -52,6 +57,35 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// envAgentDir makes the test binary run an agent on that data directory,
+// of the server envAgentServer, until it is killed; envAgentWrapper is its
+// Executable.
+const (
+	envAgentDir     = "HERD_AGENT_TEST_AGENT_DIR"
+	envAgentServer  = "HERD_AGENT_TEST_AGENT_SERVER"
+	envAgentWrapper = "HERD_AGENT_TEST_AGENT_WRAPPER"
+)
+
+func runAgentProcess(dir string) int {
+	a, err := New(Config{
+		ServerURL: os.Getenv(envAgentServer), Token: "hht_test", Address: "127.0.0.1", Hostname: "test-host",
+		DataDir: dir, Executable: os.Getenv(envAgentWrapper), Version: "test",
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	a.t = testTimings()
+	a.interval = a.t.interval
+	a.discover = func(context.Context) runtimes { return runtimes{sparkErr: "none", hadoopErr: "none"} }
+	if err := a.Run(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }
 
 // envProbeServer makes the test binary serve probeBody on the address it

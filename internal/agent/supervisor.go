@@ -218,6 +218,13 @@ func (s *supervisor) load() {
 		if e, known := runner.ReadExit(s.runDir); known {
 			s.exit = &e
 		}
+	case !exists(filepath.Join(s.runDir, runner.PidFile)) && !exists(filepath.Join(s.runDir, runner.ExitFile)):
+		// start clears both before it records the start, and the wrapper
+		// writes one of them once it starts the command (or fails to): the
+		// last agent stopped before the process was started, so the start
+		// is still to be done.
+		s.st.Started = false
+		s.log.Info("the role's last start was interrupted before its process started; it will be done again", "start_seq", st.StartSeq)
 	default:
 		if !errors.Is(err, runner.ErrGone) {
 			s.log.Warn("cannot re-attach to the role's process; taking it as ended", "err", err)
@@ -324,7 +331,7 @@ func (s *supervisor) start(ctx context.Context, spec agentapi.RoleSpec, ordered 
 	rspec, err := s.prepare(ctx, spec)
 	if err != nil {
 		if ctx.Err() != nil {
-			return // the agent is stopping; the next one finds no process
+			return // the agent is stopping; the next one does the start (see load)
 		}
 		fail(err)
 		return
@@ -495,6 +502,11 @@ func (s *supervisor) note(format string, args ...any) {
 	}
 	defer f.Close()
 	fmt.Fprintf(f, "%s herd agent: %s\n", s.a.now().UTC().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // describeExit says how a process ended, in words.
