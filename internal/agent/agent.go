@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/herdhq/herd/internal/agentapi"
+	"github.com/herdhq/herd/internal/fileutil"
 	"github.com/herdhq/herd/internal/runner"
 )
 
@@ -233,7 +234,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if !a.started.CompareAndSwap(false, true) {
 		return errors.New("run agent: Run was called before")
 	}
-	unlock, err := lockDataDir(a.cfg.DataDir)
+	unlock, err := fileutil.LockDir(a.cfg.DataDir, "agent", "herd agent")
 	if err != nil {
 		return err
 	}

@@ -5,11 +5,14 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/herdhq/herd/internal/fileutil"
 )
 
 // Log4jProperties is a log4j 1 (reload4j) configuration that sends every
@@ -32,40 +35,44 @@ log4j.logger.org.apache.hadoop.util.NativeCodeLoader=ERROR
 // WriteLog4j writes Log4jProperties as confDir/log4j.properties; with
 // confDir first on the class path, log4j finds it without -D options.
 func WriteLog4j(confDir string) error {
-	return writeFileAtomic(filepath.Join(confDir, "log4j.properties"), []byte(Log4jProperties))
+	return writeFile(filepath.Join(confDir, "log4j.properties"), []byte(Log4jProperties))
 }
 
 // WriteSiteXML writes props as a Hadoop configuration file (core-site.xml,
-// hdfs-site.xml, ...) at path, the keys sorted, names and values
-// XML-escaped. Hadoop expands ${name} in values itself; they are written
-// as given. Text XML 1.0 cannot carry (most control characters) is an
-// error rather than silently changed.
+// hdfs-site.xml, ...) at path; see SiteXML.
 func WriteSiteXML(path string, props map[string]string) error {
+	b, err := SiteXML(props)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return writeFile(path, b)
+}
+
+// SiteXML renders props as a Hadoop configuration file, the keys sorted,
+// names and values XML-escaped. Hadoop expands ${name} in values itself;
+// they are written as given. Text XML 1.0 cannot carry (most control
+// characters) is an error rather than silently changed.
+func SiteXML(props map[string]string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- Written by herd. -->\n<configuration>\n")
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		if strings.TrimSpace(k) == "" {
-			return fmt.Errorf("write %s: a property has an empty name", path)
+			return nil, errors.New("a property has an empty name")
 		}
 		if err := checkXMLText(k); err != nil {
-			return fmt.Errorf("write %s: property name %q: %w", path, k, err)
+			return nil, fmt.Errorf("property name %q: %w", k, err)
 		}
 		if err := checkXMLText(props[k]); err != nil {
-			return fmt.Errorf("write %s: value of %s: %w", path, k, err)
+			return nil, fmt.Errorf("value of %s: %w", k, err)
 		}
-		b.WriteString("  <property>\n    <name>")
+		b.WriteString("  <property><name>")
 		_ = xml.EscapeText(&b, []byte(k)) // writes to a bytes.Buffer cannot fail
-		b.WriteString("</name>\n    <value>")
+		b.WriteString("</name><value>")
 		_ = xml.EscapeText(&b, []byte(props[k]))
-		b.WriteString("</value>\n  </property>\n")
+		b.WriteString("</value></property>\n")
 	}
 	b.WriteString("</configuration>\n")
-	return writeFileAtomic(path, b.Bytes())
+	return b.Bytes(), nil
 }
 
 // checkXMLText refuses what XML 1.0 cannot carry: invalid UTF-8 and the
@@ -84,31 +91,13 @@ func checkXMLText(s string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file next to path and renames
-// it into place, so a daemon never reads half a file; it makes the parent
-// directory if needed.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
+// writeFile writes a config file atomically, making its directory first, so
+// a daemon never reads half a file.
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name()) // after a successful rename there is nothing left to remove
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := fileutil.WriteFileAtomic(path, data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

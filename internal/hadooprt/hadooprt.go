@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herdhq/herd/internal/javart"
 )
 
 // MinJava is the oldest Java the Hadoop 3.5 daemons run on.
@@ -105,10 +106,11 @@ func Discover(ctx context.Context, c Config) (Runtime, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rt.Java, rt.JavaHome, rt.JavaVersion, err = findJava(ctx, c.Getenv)
-	if err != nil {
+	var j javart.Java
+	if j, err = javart.Find(ctx, c.Getenv, MinJava, "HDFS"); err != nil {
 		return Runtime{}, err
 	}
+	rt.Java, rt.JavaHome, rt.JavaVersion = j.Path, j.Home, j.Version
 	return rt, nil
 }
 
@@ -183,57 +185,4 @@ func (r Runtime) JavaArgs(confDir string, heapMB int, mainClass string, args ...
 func NameDirFormatted(dir string) bool {
 	_, err := os.Stat(filepath.Join(dir, "current", "VERSION"))
 	return err == nil
-}
-
-func isExecutable(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && !info.IsDir() && info.Mode()&0o111 != 0
-}
-
-// findJava looks in JAVA_HOME, then on PATH, and checks the version.
-func findJava(ctx context.Context, getenv func(string) string) (java, home string, version int, err error) {
-	if h := getenv("JAVA_HOME"); h != "" && isExecutable(filepath.Join(h, "bin", "java")) {
-		java, home = filepath.Join(h, "bin", "java"), h
-	} else if java, err = exec.LookPath("java"); err != nil {
-		return "", "", 0, fmt.Errorf("no java: HDFS needs Java %d or newer on PATH or in JAVA_HOME", MinJava)
-	}
-	if java, err = filepath.Abs(java); err != nil {
-		return "", "", 0, fmt.Errorf("resolve java: %w", err)
-	}
-	if home == "" {
-		// /usr/bin/java is usually a chain of links to <JAVA_HOME>/bin/java.
-		if real, err := filepath.EvalSymlinks(java); err == nil && filepath.Base(filepath.Dir(real)) == "bin" {
-			home = filepath.Dir(filepath.Dir(real))
-		}
-	}
-	out, err := exec.CommandContext(ctx, java, "-version").CombinedOutput()
-	if err != nil {
-		return "", "", 0, fmt.Errorf("run %s -version: %w: %s", java, err, strings.TrimSpace(string(out)))
-	}
-	version = parseJavaVersion(string(out))
-	if version < MinJava {
-		return "", "", 0, fmt.Errorf("HDFS needs Java %d or newer; %s is: %s", MinJava, java, firstLine(string(out)))
-	}
-	return java, home, version, nil
-}
-
-var javaVersionRE = regexp.MustCompile(`version "(\d+)(?:\.(\d+))?`)
-
-// parseJavaVersion reads the major version of `java -version` output:
-// "17.0.15" is 17, the old "1.8.0_392" is 8.
-func parseJavaVersion(out string) int {
-	m := javaVersionRE.FindStringSubmatch(out)
-	if m == nil {
-		return 0
-	}
-	major, _ := strconv.Atoi(m[1])
-	if major == 1 && m[2] != "" {
-		major, _ = strconv.Atoi(m[2])
-	}
-	return major
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
 }

@@ -10,19 +10,6 @@ import (
 	"testing"
 )
 
-func TestParseJavaVersion(t *testing.T) {
-	for out, want := range map[string]int{
-		`openjdk version "17.0.15" 2025-04-15`: 17,
-		`openjdk version "21" 2023-09-19`:      21,
-		`java version "1.8.0_392"`:             8,
-		`nonsense`:                             0,
-	} {
-		if got := parseJavaVersion(out); got != want {
-			t.Errorf("parseJavaVersion(%q) = %d, want %d", out, got, want)
-		}
-	}
-}
-
 // fakeRuntime lays out what setup.sh makes, with empty jars.
 func fakeRuntime(t *testing.T, dir string) string {
 	t.Helper()

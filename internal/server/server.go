@@ -92,7 +92,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 	if err := prepareDataDir(cfg.DataDir, log); err != nil {
 		return nil, err
 	}
-	if s.unlock, err = lockDataDir(cfg.DataDir); err != nil {
+	if s.unlock, err = fileutil.LockDir(cfg.DataDir, "server", "herd server"); err != nil {
 		return nil, err
 	}
 	kr, err := keyring.Load(cfg.DataDir, cfg.MasterKey)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -14,6 +13,7 @@ import (
 	"text/template"
 
 	"github.com/herdhq/herd/internal/agentapi"
+	"github.com/herdhq/herd/internal/hadooprt"
 )
 
 // Host is what rendering needs to know of a host.
@@ -244,7 +244,11 @@ func (t *ServiceType) renderFile(rt *RoleType, f FileTemplate, d tmplData, r fun
 	}
 	switch f.Format {
 	case "hadoop-xml":
-		return SiteXML(props), nil
+		b, err := hadooprt.SiteXML(props)
+		if err != nil {
+			return "", fmt.Errorf("file %s of role type %s: %w", f.Path, rt.Name, err)
+		}
+		return string(b), nil
 	case "properties":
 		return keyValues(props, "%s=%s\n"), nil
 	case "env":
@@ -268,26 +272,6 @@ func keyValues(props map[string]string, format string) string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, format, k, props[k])
 	}
-	return b.String()
-}
-
-// SiteXML renders properties as a Hadoop configuration file, sorted by name.
-func SiteXML(props map[string]string) string {
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	b.WriteString("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- Written by Herd from the role's configuration. -->\n<configuration>\n")
-	for _, k := range keys {
-		b.WriteString("  <property><name>")
-		xml.EscapeText(&b, []byte(k)) //nolint:errcheck // strings.Builder does not fail
-		b.WriteString("</name><value>")
-		xml.EscapeText(&b, []byte(props[k])) //nolint:errcheck // strings.Builder does not fail
-		b.WriteString("</value></property>\n")
-	}
-	b.WriteString("</configuration>\n")
 	return b.String()
 }
 

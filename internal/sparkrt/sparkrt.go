@@ -8,9 +8,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herdhq/herd/internal/javart"
 )
 
 // MinJava is the oldest Java Spark 4 runs on.
@@ -46,11 +47,11 @@ func Discover(ctx context.Context, c Config) (Runtime, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	var rt Runtime
-	var err error
-	rt.Java, rt.JavaHome, rt.JavaVersion, err = findJava(ctx, c.Getenv)
+	j, err := javart.Find(ctx, c.Getenv, MinJava, "Spark")
 	if err != nil {
 		return Runtime{}, err
 	}
+	rt.Java, rt.JavaHome, rt.JavaVersion = j.Path, j.Home, j.Version
 	python := c.Python
 	if python != "" && strings.ContainsRune(python, filepath.Separator) {
 		python, _ = filepath.Abs(python) // runs have their own working directories
@@ -59,7 +60,7 @@ func Discover(ctx context.Context, c Config) (Runtime, error) {
 		c.Venv, _ = filepath.Abs(c.Venv)
 	}
 	if python == "" && c.Venv != "" {
-		if p := filepath.Join(c.Venv, "bin", "python"); isExecutable(p) {
+		if p := filepath.Join(c.Venv, "bin", "python"); javart.IsExecutable(p) {
 			python = p
 		}
 	}
@@ -85,7 +86,7 @@ func Discover(ctx context.Context, c Config) (Runtime, error) {
 			"or set --spark-home (HERD_SPARK_HOME) or SPARK_HOME to a Spark installation")
 	}
 	rt.Home, _ = filepath.Abs(rt.Home)
-	if !isExecutable(rt.SparkSubmit()) {
+	if !javart.IsExecutable(rt.SparkSubmit()) {
 		return Runtime{}, fmt.Errorf("the Spark home %s has no executable bin/spark-submit", rt.Home)
 	}
 	if rt.SparkVersion == "" {
@@ -99,50 +100,6 @@ func Discover(ctx context.Context, c Config) (Runtime, error) {
 	return rt, nil
 }
 
-func isExecutable(p string) bool {
-	info, err := os.Stat(p)
-	return err == nil && !info.IsDir() && info.Mode()&0o111 != 0
-}
-
-// findJava looks in JAVA_HOME, then on PATH, and checks the version.
-func findJava(ctx context.Context, getenv func(string) string) (java, home string, version int, err error) {
-	if h := getenv("JAVA_HOME"); h != "" && isExecutable(filepath.Join(h, "bin", "java")) {
-		java, home = filepath.Join(h, "bin", "java"), h
-	} else if java, err = exec.LookPath("java"); err != nil {
-		return "", "", 0, fmt.Errorf("no java: Spark needs Java %d or newer on PATH or in JAVA_HOME", MinJava)
-	}
-	out, err := exec.CommandContext(ctx, java, "-version").CombinedOutput()
-	if err != nil {
-		return "", "", 0, fmt.Errorf("run %s -version: %w: %s", java, err, strings.TrimSpace(string(out)))
-	}
-	version = parseJavaVersion(string(out))
-	if version < MinJava {
-		return "", "", 0, fmt.Errorf("the Spark runtime needs Java %d or newer; %s is: %s", MinJava, java, firstLine(string(out)))
-	}
-	return java, home, version, nil
-}
-
-var javaVersionRE = regexp.MustCompile(`version "(\d+)(?:\.(\d+))?`)
-
-// parseJavaVersion reads the major version of `java -version` output:
-// "17.0.15" is 17, the old "1.8.0_392" is 8.
-func parseJavaVersion(out string) int {
-	m := javaVersionRE.FindStringSubmatch(out)
-	if m == nil {
-		return 0
-	}
-	major, _ := strconv.Atoi(m[1])
-	if major == 1 && m[2] != "" {
-		major, _ = strconv.Atoi(m[2])
-	}
-	return major
-}
-
-func firstLine(s string) string {
-	line, _, _ := strings.Cut(strings.TrimSpace(s), "\n")
-	return line
-}
-
 // pysparkOf asks a Python where its pyspark package is.
 func pysparkOf(ctx context.Context, python string) (home, site, version string, err error) {
 	out, err := exec.CommandContext(ctx, python, "-c",
@@ -150,7 +107,7 @@ func pysparkOf(ctx context.Context, python string) (home, site, version string, 
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return "", "", "", fmt.Errorf("%s", firstLine(string(ee.Stderr)))
+			return "", "", "", fmt.Errorf("%s", javart.FirstLine(string(ee.Stderr)))
 		}
 		return "", "", "", err
 	}

@@ -6,20 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-func TestParseJavaVersion(t *testing.T) {
-	for out, want := range map[string]int{
-		`openjdk version "17.0.15" 2025-04-15`: 17,
-		`openjdk version "21" 2023-09-19`:      21,
-		`java version "1.8.0_392"`:             8,
-		`nonsense`:                             0,
-	} {
-		if got := parseJavaVersion(out); got != want {
-			t.Errorf("parseJavaVersion(%q) = %d, want %d", out, got, want)
-		}
-	}
-}
+	"github.com/herdhq/herd/internal/javart"
+)
 
 // The project venv made by make setup is found; without any runtime the
 // error says what to do.
@@ -35,7 +24,7 @@ func TestDiscover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rt.JavaVersion < MinJava || !strings.HasPrefix(rt.SparkVersion, "4.") || !isExecutable(rt.SparkSubmit()) {
+	if rt.JavaVersion < MinJava || !strings.HasPrefix(rt.SparkVersion, "4.") || !javart.IsExecutable(rt.SparkSubmit()) {
 		t.Fatalf("runtime %+v", rt)
 	}
 	if !filepath.IsAbs(rt.Python) || !filepath.IsAbs(rt.Home) {

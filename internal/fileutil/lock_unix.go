@@ -1,6 +1,6 @@
 //go:build unix
 
-package server
+package fileutil
 
 import (
 	"errors"
@@ -12,11 +12,13 @@ import (
 	"syscall"
 )
 
-// lockDataDir takes an exclusive lock on <dir>/server.lock so that two
-// servers never share a data directory. The lock goes with the process,
-// also when it is killed.
-func lockDataDir(dir string) (func(), error) {
-	path := filepath.Join(dir, "server.lock")
+// LockDir takes an exclusive lock on dir/<name>.lock, so that two processes
+// of the kind owner names ("herd server", "herd agent") never share a
+// directory, and writes the holder's pid into it. The lock goes with the
+// process, also when it is killed, and is not inherited by children
+// (close-on-exec). The returned function releases it.
+func LockDir(dir, name, owner string) (func(), error) {
+	path := filepath.Join(dir, name+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock data directory: %w", err)
@@ -25,7 +27,7 @@ func lockDataDir(dir string) (func(), error) {
 		pid, _ := os.ReadFile(path)
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("data directory %s is in use by another herd server (pid %s)", dir, strings.TrimSpace(string(pid)))
+			return nil, fmt.Errorf("data directory %s is in use by another %s (pid %s)", dir, owner, strings.TrimSpace(string(pid)))
 		}
 		return nil, fmt.Errorf("lock data directory: %w", err)
 	}

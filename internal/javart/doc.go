@@ -1,0 +1,3 @@
+// Package javart finds a Java runtime and its major version, for the
+// runtimes that need one (internal/sparkrt, internal/hadooprt).
+package javart
