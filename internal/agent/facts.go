@@ -107,12 +107,27 @@ func (a *Agent) discoverRuntimes(ctx context.Context) runtimes {
 
 // hostInfo are the facts that do not change while the agent runs.
 type hostInfo struct {
-	memory int64
-	os     string
+	memory  int64
+	os      string
+	machine string
 }
 
 func readHostInfo() hostInfo {
-	return hostInfo{memory: memTotal(), os: osName()}
+	return hostInfo{memory: memTotal(), os: osName(), machine: machineID()}
+}
+
+// machineID is the systemd machine id, or the kernel's boot id, or the
+// host name: whatever names this machine best.
+func machineID() string {
+	for _, f := range []string{"/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/random/boot_id"} {
+		if b, err := os.ReadFile(f); err == nil {
+			if id := strings.TrimSpace(string(b)); id != "" {
+				return id
+			}
+		}
+	}
+	h, _ := os.Hostname()
+	return h
 }
 
 // facts describes the host now.
@@ -125,6 +140,7 @@ func (a *Agent) facts() agentapi.Facts {
 		MemoryBytes:  host.memory,
 		DataDir:      a.cfg.DataDir,
 		OS:           host.os,
+		MachineID:    host.machine,
 		Runtimes:     rts.versions(),
 		Problems:     rts.problems(),
 		AgentVersion: a.cfg.Version,

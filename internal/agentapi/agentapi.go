@@ -36,6 +36,10 @@ type Facts struct {
 	DiskFree    int64  `json:"diskFreeBytes"` // free space there
 	DataDir     string `json:"dataDir"`       // absolute; relative role paths resolve against it
 	OS          string `json:"os"`
+	// MachineID names the machine the agent runs on (/etc/machine-id):
+	// agents on one machine over several loopback addresses share it, and
+	// roles of one type among them get distinct ports.
+	MachineID string `json:"machineId,omitempty"`
 	// Runtimes maps a runtime name (RuntimeHadoop, RuntimeSpark) to its
 	// version, for the runtimes the agent found; a role whose runtime is
 	// missing cannot start there.

@@ -42,8 +42,10 @@ func (s *Service) Desired(ctx context.Context, hostID string) (agentapi.Desired,
 }
 
 // renderHost renders every role on a host. A role that cannot be rendered
-// (say, its service lacks a role it depends on) is left out, with a log
-// line, and cannot start: its start command says why.
+// now (say, its service lost a role it depends on) keeps the last spec
+// that rendered, with its run state brought up to date, so that a running
+// process is not stopped by a render error; one that never rendered is
+// left out and cannot start: its start command says why.
 func (s *Service) renderHost(ctx context.Context, hostID string) ([]agentapi.RoleSpec, error) {
 	q := s.db.Read()
 	roles, err := q.ListHostRoles(ctx, hostID)
@@ -52,7 +54,17 @@ func (s *Service) renderHost(ctx context.Context, hostID string) ([]agentapi.Rol
 	}
 	specs := make([]agentapi.RoleSpec, 0, len(roles))
 	for _, r := range roles {
+		key := r.Cluster + "/" + r.Name
 		spec, err := s.renderRole(ctx, q, r)
+		s.mu.Lock()
+		if err == nil {
+			s.lastGood[key] = spec
+		} else if last, ok := s.lastGood[key]; ok {
+			s.log.Warn("cannot render role; keeping its last spec", "role", r.Name, "err", err)
+			spec, err = last, nil
+			spec.Run, spec.StartSeq = r.Desired == RoleStarted, r.StartSeq
+		}
+		s.mu.Unlock()
 		if err != nil {
 			s.log.Debug("cannot render role", "role", r.Name, "err", err)
 			continue
@@ -122,5 +134,5 @@ func (s *Service) renderHostInfo(ctx context.Context, q *store.Queries, id strin
 	if !ok {
 		_ = json.Unmarshal(h.Facts, &facts)
 	}
-	return servicetype.Host{ID: h.ID, Hostname: h.Hostname, Address: h.Address, DataDir: facts.DataDir}, nil
+	return servicetype.Host{ID: h.ID, Hostname: h.Hostname, Address: h.Address, DataDir: facts.DataDir, Machine: facts.MachineID}, nil
 }

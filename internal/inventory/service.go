@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/herdhq/herd/internal/agentapi"
 	"github.com/herdhq/herd/internal/apperr"
 	"github.com/herdhq/herd/internal/servicetype"
 	"github.com/herdhq/herd/internal/store"
@@ -39,6 +40,8 @@ type Service struct {
 	live    map[string]*liveHost // host id -> what its agent last said
 	secrets map[string][]byte    // host id -> secret hash, a cache
 	cache   map[string]desiredCache
+	// lastGood is the last spec each role rendered to ("cluster/role").
+	lastGood map[string]agentapi.RoleSpec
 
 	cmds commandEngine
 }
@@ -61,7 +64,8 @@ func New(db *store.DB, catalog *servicetype.Catalog, cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{db: db, catalog: catalog, cfg: cfg, log: cfg.Logger,
-		live: map[string]*liveHost{}, secrets: map[string][]byte{}, cache: map[string]desiredCache{}}
+		live: map[string]*liveHost{}, secrets: map[string][]byte{}, cache: map[string]desiredCache{},
+		lastGood: map[string]agentapi.RoleSpec{}}
 	s.desired.init()
 	s.reports.init()
 	s.cmds.init()

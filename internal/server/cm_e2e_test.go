@@ -79,12 +79,6 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real HDFS and Spark daemons")
 	}
-	// Work in progress (issue 6): DataNodes of several hosts on one machine
-	// reach the NameNode from 127.0.0.1 and so count as one; the test is
-	// run by hand with HERD_CM_E2E=1 until that is solved.
-	if os.Getenv("HERD_CM_E2E") == "" {
-		t.Skip("set HERD_CM_E2E=1 to run (issue 6, in progress)")
-	}
 	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
 	if err != nil {
 		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
@@ -181,6 +175,11 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 	if err := hadooprt.WriteSiteXML(filepath.Join(conf, "core-site.xml"), map[string]string{"fs.defaultFS": "hdfs://127.0.1.1:8020"}); err != nil {
 		t.Fatal(err)
 	}
+	// The DataNodes listen on their hosts' own addresses; hdfs-site, not
+	// core-site, since hdfs-default.xml loads after core-site.xml.
+	if err := hadooprt.WriteSiteXML(filepath.Join(conf, "hdfs-site.xml"), map[string]string{"dfs.client.use.datanode.hostname": "true"}); err != nil {
+		t.Fatal(err)
+	}
 	if err := hadooprt.WriteLog4j(conf); err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +212,7 @@ s.stop()
 	venv := filepath.Join(servertest.ModuleRoot(), ".venv")
 	sparkHome := strings.TrimSpace(mustOutput(t, filepath.Join(venv, "bin", "python"), "-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"))
 	cmd := exec.Command(filepath.Join(sparkHome, "bin", "spark-submit"), "--master", "spark://127.0.1.1:7077",
-		"--conf", "spark.executor.memory=512m", "--conf", "spark.driver.memory=512m", script)
+		"--conf", "spark.hadoop.dfs.client.use.datanode.hostname=true", "--conf", "spark.executor.memory=512m", "--conf", "spark.driver.memory=512m", script)
 	cmd.Env = append(os.Environ(), "PYSPARK_PYTHON="+filepath.Join(venv, "bin", "python"), "SPARK_LOCAL_IP=127.0.0.1")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "LINES=3") {

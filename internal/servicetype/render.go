@@ -22,6 +22,9 @@ type Host struct {
 	Hostname string
 	Address  string
 	DataDir  string // the agent's data directory; relative paths resolve against it
+	// Machine names the machine the host runs on; hosts over loopback
+	// addresses of one machine share it (see Port).
+	Machine string
 }
 
 // RoleInstance is one role of a service as rendering sees it.
@@ -121,6 +124,36 @@ func (d tmplData) FileURIs(param string) string {
 		parts[i] = "file://" + p
 	}
 	return strings.Join(parts, ",")
+}
+
+// portStride is how far apart Port puts the ports of roles of one type
+// sharing a machine.
+const portStride = 10
+
+// Port returns a port parameter of the rendered role, moved up by
+// portStride for each role of its type (in name order) that runs on
+// another host of the same machine. Hosts that share a machine over
+// loopback addresses reach each other from 127.0.0.1, and a NameNode keys
+// its DataNodes by source address and transfer port: distinct ports keep
+// them distinct. On machines of their own, roles keep the set port.
+func (d tmplData) Port(param string) (int, error) {
+	n, err := strconv.Atoi(d.Cfg[param])
+	if err != nil {
+		return 0, fmt.Errorf("parameter %s is not a port: %w", param, err)
+	}
+	if d.Self.Host.Machine == "" {
+		return n, nil
+	}
+	slot := 0
+	for _, p := range d.byType[d.Self.Type] {
+		if p.Name == d.Self.Name {
+			break
+		}
+		if p.Host.Machine == d.Self.Host.Machine && p.Host.ID != d.Self.Host.ID {
+			slot++
+		}
+	}
+	return n + slot*portStride, nil
 }
 
 // MB returns a memory parameter in mebibytes.

@@ -1,6 +1,7 @@
 package servicetype
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -180,5 +181,50 @@ func TestRenderSpark(t *testing.T) {
 	}
 	if w.Launch.Env["SPARK_LOCAL_IP"] != "127.0.1.1" {
 		t.Errorf("env = %v", w.Launch.Env)
+	}
+}
+
+// DataNodes of hosts sharing a machine get distinct ports; on machines of
+// their own they keep the set port.
+func TestDataNodePortsPerMachine(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	host := func(n int, machine string) Host {
+		return Host{ID: fmt.Sprintf("h%d", n), Address: fmt.Sprintf("127.0.1.%d", n), DataDir: "/d", Machine: machine}
+	}
+	tests := []struct {
+		name     string
+		machines []string // of the hosts of DATANODE-1..n
+		want     []string // their dfs.datanode.address
+	}{
+		{"one machine", []string{"m", "m", "m"}, []string{"127.0.1.1:9866", "127.0.1.2:9876", "127.0.1.3:9886"}},
+		{"own machines", []string{"a", "b", "c"}, []string{"127.0.1.1:9866", "127.0.1.2:9866", "127.0.1.3:9866"}},
+		{"machine unknown", []string{"", "", ""}, []string{"127.0.1.1:9866", "127.0.1.2:9866", "127.0.1.3:9866"}},
+		{"two and one", []string{"m", "n", "m"}, []string{"127.0.1.1:9866", "127.0.1.2:9866", "127.0.1.3:9876"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := RenderInput{Cluster: "c", ClusterID: "cid", Service: "HDFS-1",
+				Peers: []RoleInstance{{Name: "NN", Type: "NAMENODE", Host: host(1, tc.machines[0])}}}
+			for i, m := range tc.machines {
+				in.Peers = append(in.Peers, RoleInstance{Name: fmt.Sprintf("DATANODE-%d", i+1), Type: "DATANODE", Host: host(i+1, m)})
+			}
+			for i, want := range tc.want {
+				in.Role = in.Peers[i+1]
+				spec, err := hdfs.Render(in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var site string
+				for _, f := range spec.Files {
+					if f.Path == "hdfs-site.xml" {
+						site = f.Content
+					}
+				}
+				if w := "<name>dfs.datanode.address</name><value>" + want + "</value>"; !strings.Contains(site, w) {
+					t.Errorf("%s: hdfs-site.xml lacks %s", in.Role.Name, w)
+				}
+			}
+		})
 	}
 }
