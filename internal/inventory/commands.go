@@ -31,26 +31,47 @@ type commandEngine struct {
 
 type runningCommand struct {
 	cluster, service string // service "" for a cluster command
+	role             string // "" but for a role command
 	name             string
 	cancel           context.CancelCauseFunc
+}
+
+// clashes reports whether rc acts on anything a command on cluster,
+// service ("": the whole cluster) and role ("": the whole service) would.
+func (rc *runningCommand) clashes(cluster, service, role string) bool {
+	switch {
+	case rc.cluster != cluster:
+		return false
+	case rc.service == "" || service == "":
+		return true
+	case rc.service != service:
+		return false
+	}
+	return rc.role == "" || role == "" || rc.role == role
+}
+
+// busyErrorLocked says that what cluster, service and role name is busy
+// with a running command, or returns nil. e.mu is held.
+func (e *commandEngine) busyErrorLocked(cluster, service, role string) error {
+	for id, rc := range e.running {
+		if !rc.clashes(cluster, service, role) {
+			continue
+		}
+		what := "cluster '" + cluster + "'"
+		switch {
+		case role != "" && rc.role == role:
+			what = "role '" + role + "'"
+		case service != "":
+			what = "service '" + service + "'"
+		}
+		return apperr.New(apperr.Invalid, "%s is busy with command %s (id %d); wait for it to finish or abort it", what, rc.name, id)
+	}
+	return nil
 }
 
 func (e *commandEngine) init() {
 	e.running = map[int64]*runningCommand{}
 	e.base = context.Background()
-}
-
-// busy names the running command that holds a service (or any service of
-// the cluster when service is ""), or returns "".
-func (e *commandEngine) busy(cluster, service string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for id, rc := range e.running {
-		if rc.cluster == cluster && (service == "" || rc.service == "" || rc.service == service) {
-			return fmt.Sprintf("%s (id %d)", rc.name, id)
-		}
-	}
-	return ""
 }
 
 // errAborted is the cause of an aborted command's cancellation.
@@ -95,14 +116,8 @@ func (s *Service) begin(ctx context.Context, row store.CommandRow, fn func(ctx c
 	e := &s.cmds
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for id, rc := range e.running {
-		if rc.cluster == row.Cluster && (row.Service == "" || rc.service == "" || rc.service == row.Service) {
-			what := "cluster '" + row.Cluster + "'"
-			if row.Service != "" {
-				what = "service '" + row.Service + "'"
-			}
-			return Command{}, apperr.New(apperr.Invalid, "%s is busy with command %s (id %d); wait for it to finish or abort it", what, rc.name, id)
-		}
+	if err := e.busyErrorLocked(row.Cluster, row.Service, row.Role); err != nil {
+		return Command{}, err
 	}
 	row.StartedAt = s.cfg.Now()
 	var id int64
@@ -116,7 +131,7 @@ func (s *Service) begin(ctx context.Context, row store.CommandRow, fn func(ctx c
 	}
 	row.ID, row.Active = id, true
 	cctx, cancel := context.WithCancelCause(e.base)
-	e.running[id] = &runningCommand{cluster: row.Cluster, service: row.Service, name: row.Name, cancel: cancel}
+	e.running[id] = &runningCommand{cluster: row.Cluster, service: row.Service, role: row.Role, name: row.Name, cancel: cancel}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
@@ -442,10 +457,6 @@ func (s *Service) RoleCommands(ctx context.Context, cluster, service, op string,
 			}
 			return nil, nil, err
 		}
-		if b := s.cmds.busy(cluster, service); b != "" {
-			errs = append(errs, fmt.Sprintf("Role '%s': service '%s' is busy with command %s.", n, service, b))
-			continue
-		}
 		c, err := s.beginRole(ctx, name, r, op)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("Role '%s': %s", n, apperr.Message(err)))
@@ -456,34 +467,11 @@ func (s *Service) RoleCommands(ctx context.Context, cluster, service, op string,
 	return cmds, errs, nil
 }
 
-// beginRole runs a role command; role commands hold their role only, so
-// several may run on one service at once.
+// beginRole runs a role command. It holds its role, and keeps commands
+// on the whole service off it, so several may run on one service at once.
 func (s *Service) beginRole(ctx context.Context, name string, r store.RoleRow, op string) (Command, error) {
-	row := store.CommandRow{Name: name, Cluster: r.Cluster, Service: r.Service, Role: r.Name, HostID: r.HostID, StartedAt: s.cfg.Now()}
-	var id int64
-	if err := s.db.InTx(ctx, func(q *store.Queries) error {
-		var err error
-		id, err = q.InsertCommand(ctx, row)
-		return err
-	}); err != nil {
-		return Command{}, err
-	}
-	row.ID, row.Active = id, true
-	e := &s.cmds
-	e.mu.Lock()
-	cctx, cancel := context.WithCancelCause(e.base)
-	e.running[-id] = &runningCommand{cluster: "\x00role", service: r.Name, name: name, cancel: cancel}
-	e.wg.Add(1)
-	e.mu.Unlock()
-	go func() {
-		defer e.wg.Done()
-		s.finish(cctx, id, s.roleOp(cctx, r, op))
-		cancel(nil)
-		e.mu.Lock()
-		delete(e.running, -id)
-		e.mu.Unlock()
-	}()
-	return Command{CommandRow: row}, nil
+	row := store.CommandRow{Name: name, Cluster: r.Cluster, Service: r.Service, Role: r.Name, HostID: r.HostID}
+	return s.begin(ctx, row, func(ctx context.Context, _ int64) error { return s.roleOp(ctx, r, op) })
 }
 
 // GetCommand returns a command with its children.
@@ -508,9 +496,6 @@ func (s *Service) AbortCommand(ctx context.Context, id int64, by string) (Comman
 	}
 	s.cmds.mu.Lock()
 	rc := s.cmds.running[id]
-	if rc == nil {
-		rc = s.cmds.running[-id]
-	}
 	s.cmds.mu.Unlock()
 	if rc == nil {
 		return c, apperr.New(apperr.Invalid, "command %d cannot be aborted: it is part of another command; abort its parent", id)
@@ -526,10 +511,10 @@ func (s *Service) AbortCommand(ctx context.Context, id int64, by string) (Comman
 	return c, nil
 }
 
-// checkIdle fails when a command holds the cluster or service.
-func (s *Service) checkIdle(_ context.Context, cluster, service string) error {
-	if b := s.cmds.busy(cluster, service); b != "" {
-		return apperr.New(apperr.Invalid, "cluster '%s' is busy with command %s; wait for it to finish", cluster, b)
-	}
-	return nil
+// checkIdle fails when a command holds the cluster, service ("": the
+// whole cluster) or role ("": the whole service).
+func (s *Service) checkIdle(cluster, service, role string) error {
+	s.cmds.mu.Lock()
+	defer s.cmds.mu.Unlock()
+	return s.cmds.busyErrorLocked(cluster, service, role)
 }

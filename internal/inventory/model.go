@@ -45,20 +45,25 @@ func (s *Service) CreateCluster(ctx context.Context, name, displayName, version,
 	if strings.TrimSpace(name) == "" || len(name) > 200 || strings.ContainsAny(name, "/\x00\n") {
 		return Cluster{}, apperr.New(apperr.Invalid, "cluster name %q is empty, too long or has '/' or a control character", name)
 	}
+	major := "CDH" + strings.SplitN(fullVersion, ".", 2)[0]
 	switch {
 	case version == "" && fullVersion == "":
 		version, fullVersion = "CDH5", clusterVersions["CDH5"]
 	case version == "":
-		version = "CDH" + strings.SplitN(fullVersion, ".", 2)[0]
+		version = major
 		if _, ok := clusterVersions[version]; !ok {
 			return Cluster{}, apperr.New(apperr.Invalid, "fullVersion %q does not name a known major version (3 to 7)", fullVersion)
 		}
-	case fullVersion == "":
+	default:
 		fv, ok := clusterVersions[version]
 		if !ok {
 			return Cluster{}, apperr.New(apperr.Invalid, "version %q is not one of CDH3, CDH3u4X, CDH4, CDH5, CDH6, CDH7", version)
 		}
-		fullVersion = fv
+		if fullVersion == "" {
+			fullVersion = fv
+		} else if major != version && (version != "CDH3u4X" || major != "CDH3") {
+			return Cluster{}, apperr.New(apperr.Invalid, "fullVersion %q is not a version of %s", fullVersion, version)
+		}
 	}
 	if displayName == "" {
 		displayName = name
@@ -95,12 +100,13 @@ func (s *Service) DeleteCluster(ctx context.Context, name string) (Cluster, erro
 	if err != nil {
 		return Cluster{}, err
 	}
-	if err := s.checkIdle(ctx, name, ""); err != nil {
+	if err := s.checkIdle(name, "", ""); err != nil {
 		return Cluster{}, err
 	}
+	var roles []store.RoleRow
 	err = s.write(ctx, func(q *store.Queries) error {
-		roles, err := q.ListRoles(ctx, name, "")
-		if err != nil {
+		var err error
+		if roles, err = q.ListRoles(ctx, name, ""); err != nil {
 			return err
 		}
 		if err := s.refuseRunning(roles, "delete cluster '"+name+"'"); err != nil {
@@ -108,7 +114,20 @@ func (s *Service) DeleteCluster(ctx context.Context, name string) (Cluster, erro
 		}
 		return q.DeleteCluster(ctx, name)
 	})
+	if err == nil {
+		s.forget(roles)
+	}
 	return c, err
+}
+
+// forget drops what is remembered of deleted roles, so that a new role of
+// the same name starts afresh.
+func (s *Service) forget(roles []store.RoleRow) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range roles {
+		delete(s.lastGood, r.Cluster+"/"+r.Name)
+	}
 }
 
 // refuseRunning fails when any of the roles should run or still runs.
@@ -340,12 +359,13 @@ func (s *Service) DeleteService(ctx context.Context, cluster, name string) (stor
 	if err != nil {
 		return svc, err
 	}
-	if err := s.checkIdle(ctx, cluster, name); err != nil {
+	if err := s.checkIdle(cluster, name, ""); err != nil {
 		return svc, err
 	}
+	var roles []store.RoleRow
 	err = s.write(ctx, func(q *store.Queries) error {
-		roles, err := q.ListRoles(ctx, cluster, name)
-		if err != nil {
+		var err error
+		if roles, err = q.ListRoles(ctx, cluster, name); err != nil {
 			return err
 		}
 		if err := s.refuseRunning(roles, "delete service '"+name+"'"); err != nil {
@@ -353,6 +373,9 @@ func (s *Service) DeleteService(ctx context.Context, cluster, name string) (stor
 		}
 		return q.DeleteService(ctx, cluster, name)
 	})
+	if err == nil {
+		s.forget(roles)
+	}
 	return svc, err
 }
 
@@ -472,7 +495,7 @@ func (s *Service) DeleteRole(ctx context.Context, cluster, service, name string)
 	if err != nil {
 		return r, err
 	}
-	if err := s.checkIdle(ctx, cluster, service); err != nil {
+	if err := s.checkIdle(cluster, service, name); err != nil {
 		return r, err
 	}
 	err = s.write(ctx, func(q *store.Queries) error {
@@ -481,6 +504,9 @@ func (s *Service) DeleteRole(ctx context.Context, cluster, service, name string)
 		}
 		return q.DeleteRole(ctx, name)
 	})
+	if err == nil {
+		s.forget([]store.RoleRow{r})
+	}
 	return r, err
 }
 

@@ -257,6 +257,35 @@ func (s *Service) ServiceStatus(ctx context.Context, svc store.ServiceRow) (Serv
 	return v, nil
 }
 
+// ClusterView is a cluster with its live status.
+type ClusterView struct {
+	Cluster
+	State  string // STARTED when any service is not stopped
+	Health Health // the worst of its services' health; DISABLED when all are
+}
+
+// ClusterStatus rolls a cluster's services' states and health up.
+func (s *Service) ClusterStatus(ctx context.Context, c Cluster) (ClusterView, error) {
+	services, err := s.db.Read().ListServices(ctx, c.Name)
+	if err != nil {
+		return ClusterView{}, err
+	}
+	v := ClusterView{Cluster: c, State: StateStopped}
+	var checks []Check
+	for _, svc := range services {
+		sv, err := s.ServiceStatus(ctx, svc)
+		if err != nil {
+			return ClusterView{}, err
+		}
+		if sv.State != StateStopped {
+			v.State = StateStarted
+		}
+		checks = append(checks, Check{Name: svc.Name, Summary: sv.Health.Summary})
+	}
+	v.Health = Health{Summary: worst(checks, HealthDisabled)}
+	return v, nil
+}
+
 func masterCheck(name, what string, roles []RoleView) Check {
 	if len(roles) == 0 {
 		return Check{Name: name, Summary: HealthBad, Explanation: "The service has no " + what + " role."}

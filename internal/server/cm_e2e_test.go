@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/herdhq/herd/internal/agent"
 	"github.com/herdhq/herd/internal/hadooprt"
 	"github.com/herdhq/herd/internal/server/servertest"
 )
@@ -60,21 +62,47 @@ func (c cmClient) must(method, path string, body any) map[string]any {
 // succeeded.
 func (c cmClient) waitCommand(cmd map[string]any, timeout time.Duration) {
 	c.t.Helper()
-	id := int64(cmd["id"].(float64))
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		cur := c.must("GET", fmt.Sprintf("/api/v19/commands/%d", id), nil)
-		if cur["active"] == false {
-			if cur["success"] != true {
-				c.t.Fatalf("command %d %s failed: %v (children %v)", id, cur["name"], cur["resultMessage"], cur["children"])
-			}
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
+	if err := c.commandResult(cmd, timeout); err != nil {
+		c.t.Fatal(err)
 	}
-	c.t.Fatalf("command %d did not end in %s", id, timeout)
 }
 
+// commandResult polls a command until it ends and says why it did not
+// succeed.
+func (c cmClient) commandResult(cmd map[string]any, timeout time.Duration) error {
+	c.t.Helper()
+	id := int64(cmd["id"].(float64))
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		st, cur := c.call("GET", fmt.Sprintf("/api/v19/commands/%d", id), nil)
+		if st != http.StatusOK {
+			return fmt.Errorf("command %d: %d %v", id, st, cur)
+		}
+		if cur["active"] == false {
+			if cur["success"] != true {
+				return fmt.Errorf("command %d %s failed: %v (children %v)", id, cur["name"], cur["resultMessage"], cur["children"])
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("command %d did not end in %s", id, timeout)
+}
+
+// cmCluster is the three-host cluster of TestClusterManagerHDFSAndSpark.
+type cmCluster struct {
+	cm     cmClient
+	agents []*agentProc
+	hosts  []string // host ids of 127.0.1.1..3
+	hrt    hadooprt.Runtime
+}
+
+const cmPath = "/api/v19/clusters/Cluster%201"
+
+// TestClusterManagerHDFSAndSpark builds a cluster of three hosts, each a
+// host agent process of its own on a loopback address, through the CM API;
+// runs real HDFS (a NameNode, three DataNodes) and Spark (a master, two
+// workers) on it; and goes through lifecycle, configuration, health and
+// the cm_api client's walkthrough on that one cluster, to keep the number
+// of JVMs the suite starts small.
 func TestClusterManagerHDFSAndSpark(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real HDFS and Spark daemons")
@@ -86,90 +114,109 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 		}
 		t.Skip(err)
 	}
-	env := servertest.Start(t)
-	cm := cmClient{t: t, base: env.URL, pw: env.AdminPassword}
-
+	// The wall clock: host TTLs and command times must pass.
+	env := servertest.StartWithClock(t, servertest.WallClock())
+	c := &cmCluster{cm: cmClient{t: t, base: env.URL, pw: env.AdminPassword}, hrt: hrt}
+	cm := c.cm
 	tok := cm.must("POST", "/herd/v1/host-tokens", map[string]string{"description": "test"})
-	exe, _ := os.Executable()
-	ctx, cancel := context.WithCancel(context.Background())
-	agentsDone := make(chan struct{})
-	var agents []*agent.Agent
+	root := t.TempDir()
 	for i := 1; i <= 3; i++ {
-		a, err := agent.New(agent.Config{
-			ServerURL: env.URL, Token: tok["token"].(string), Address: fmt.Sprintf("127.0.1.%d", i), Hostname: fmt.Sprintf("h%d", i),
-			DataDir: filepath.Join(t.TempDir(), fmt.Sprintf("h%d", i)), Executable: exe,
-			SparkVenv: filepath.Join(servertest.ModuleRoot(), ".venv"), HadoopHome: hrt.Home,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		agents = append(agents, a)
+		c.agents = append(c.agents, startAgentProcess(t, agentSpec{
+			Server: env.URL, Token: tok["token"].(string), Address: fmt.Sprintf("127.0.1.%d", i), Hostname: fmt.Sprintf("h%d", i),
+			DataDir: filepath.Join(root, fmt.Sprintf("h%d", i)), HadoopHome: hrt.Home, SparkVenv: filepath.Join(servertest.ModuleRoot(), ".venv"),
+		}))
 	}
-	go func() {
-		defer close(agentsDone)
-		done := make(chan struct{}, len(agents))
-		for _, a := range agents {
-			go func() { _ = a.Run(ctx); done <- struct{}{} }()
+	t.Cleanup(func() {
+		// Not fatal: whatever happens, the agents and the role
+		// processes must go.
+		if st, cmd := cm.call("POST", cmPath+"/commands/stop", nil); st == http.StatusOK {
+			if err := cm.commandResult(cmd, 2*time.Minute); err != nil {
+				t.Error(err)
+			}
 		}
-		for range agents {
-			<-done
+		for _, a := range c.agents {
+			a.stop(syscall.SIGTERM)
+			if t.Failed() {
+				t.Logf("agent %s log:\n%s", a.spec.Hostname, a.tail())
+			}
 		}
-	}()
-	var hostIDs []string
-	deadline := time.Now().Add(30 * time.Second)
-	for len(hostIDs) < 3 && time.Now().Before(deadline) {
-		hostIDs = hostIDs[:0]
-		for _, h := range cm.must("GET", "/api/v19/hosts", nil)["items"].([]any) {
-			hostIDs = append(hostIDs, h.(map[string]any)["hostId"].(string))
+		if left := killLeftovers(root); left != "" {
+			t.Errorf("role processes left after the cluster stopped: %s", left)
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if len(hostIDs) != 3 {
-		t.Fatalf("hosts = %v", hostIDs)
-	}
+	})
 	byAddr := map[string]string{}
-	for _, id := range hostIDs {
-		h := cm.must("GET", "/api/v19/hosts/"+id, nil)
-		byAddr[h["ipAddress"].(string)] = id
-	}
-	h1, h2, h3 := byAddr["127.0.1.1"], byAddr["127.0.1.2"], byAddr["127.0.1.3"]
+	eventually(t, 60*time.Second, "three hosts registered", func() bool {
+		for _, h := range cm.must("GET", "/api/v19/hosts", nil)["items"].([]any) {
+			h := h.(map[string]any)
+			byAddr[h["ipAddress"].(string)] = h["hostId"].(string)
+		}
+		return len(byAddr) == 3
+	})
+	c.hosts = []string{byAddr["127.0.1.1"], byAddr["127.0.1.2"], byAddr["127.0.1.3"]}
 
+	steps := []struct {
+		name string
+		fn   func(*testing.T, *cmCluster)
+	}{
+		{"build and start", cmBuildAndStart},
+		{"hdfs and spark", cmHDFSAndSpark},
+		{"restart with wait", cmRestart},
+		{"config staleness", cmConfigStaleness},
+		{"auto restart", cmAutoRestart},
+		{"agent killed", cmAgentKilled},
+		{"cm_api walkthrough", cmWalkthrough},
+	}
+	for _, s := range steps {
+		if !t.Run(s.name, func(t *testing.T) { c.cm.t = t; s.fn(t, c) }) {
+			return
+		}
+	}
+}
+
+func cmBuildAndStart(t *testing.T, c *cmCluster) {
+	cm := c.cm
+	h1, h2, h3 := c.hosts[0], c.hosts[1], c.hosts[2]
 	cm.must("POST", "/api/v19/clusters", map[string]any{"items": []any{map[string]any{"name": "Cluster 1", "fullVersion": "5.16.2"}}})
-	cm.must("POST", "/api/v19/clusters/Cluster%201/hosts", map[string]any{"items": []any{map[string]string{"hostId": h1}, map[string]string{"hostId": h2}, map[string]string{"hostId": h3}}})
-	cm.must("POST", "/api/v19/clusters/Cluster%201/services", map[string]any{"items": []any{
+	cm.must("POST", cmPath+"/hosts", map[string]any{"items": []any{map[string]string{"hostId": h1}, map[string]string{"hostId": h2}, map[string]string{"hostId": h3}}})
+	cm.must("POST", cmPath+"/services", map[string]any{"items": []any{
 		map[string]string{"name": "HDFS-1", "type": "HDFS"}, map[string]string{"name": "SPARK-1", "type": "SPARK"}}})
 	role := func(name, typ, host string) map[string]any {
 		return map[string]any{"name": name, "type": typ, "hostRef": map[string]string{"hostId": host}}
 	}
-	cm.must("POST", "/api/v19/clusters/Cluster%201/services/HDFS-1/roles", map[string]any{"items": []any{
+	cm.must("POST", cmPath+"/services/HDFS-1/roles", map[string]any{"items": []any{
 		role("HDFS-1-NAMENODE-1", "NAMENODE", h1), role("HDFS-1-DATANODE-1", "DATANODE", h1),
 		role("HDFS-1-DATANODE-2", "DATANODE", h2), role("HDFS-1-DATANODE-3", "DATANODE", h3)}})
-	cm.must("POST", "/api/v19/clusters/Cluster%201/services/SPARK-1/roles", map[string]any{"items": []any{
+	cm.must("POST", cmPath+"/services/SPARK-1/roles", map[string]any{"items": []any{
 		role("SPARK-1-MASTER-1", "MASTER", h1), role("SPARK-1-WORKER-1", "WORKER", h2), role("SPARK-1-WORKER-2", "WORKER", h3)}})
-	t.Cleanup(func() {
-		if st, cmd := cm.call("POST", "/api/v19/clusters/Cluster%201/commands/stop", nil); st == http.StatusOK {
-			cm.waitCommand(cmd, 2*time.Minute)
-		}
-		cancel()
-		<-agentsDone
-	})
 
 	start := time.Now()
-	cm.waitCommand(cm.must("POST", "/api/v19/clusters/Cluster%201/commands/start", nil), 4*time.Minute)
+	cm.waitCommand(cm.must("POST", cmPath+"/commands/start", nil), 4*time.Minute)
 	t.Logf("cluster start command took %s", time.Since(start).Round(time.Millisecond))
+	c.waitGood(t, time.Minute)
+	t.Logf("all GOOD %s after the start command", time.Since(start).Round(time.Millisecond))
+}
+
+// waitGood waits until both services are STARTED and GOOD.
+func (c *cmCluster) waitGood(t *testing.T, timeout time.Duration) {
+	t.Helper()
 	for _, svc := range []string{"HDFS-1", "SPARK-1"} {
 		var s map[string]any
-		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-			if s = cm.must("GET", "/api/v19/clusters/Cluster%201/services/"+svc, nil); s["healthSummary"] == "GOOD" {
+		deadline := time.Now().Add(timeout)
+		for {
+			s = c.cm.must("GET", cmPath+"/services/"+svc, nil)
+			if s["serviceState"] == "STARTED" && s["healthSummary"] == "GOOD" {
 				break
 			}
-		}
-		if s["serviceState"] != "STARTED" || s["healthSummary"] != "GOOD" {
-			t.Fatalf("%s: %v", svc, s)
+			if time.Now().After(deadline) {
+				roles := c.cm.must("GET", cmPath+"/services/"+svc+"/roles", nil)
+				t.Fatalf("%s not STARTED and GOOD within %s: %v %v %v\nroles: %v", svc, timeout, s["serviceState"], s["healthSummary"], s["healthChecks"], roles)
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 	}
-	t.Logf("all GOOD %s after the start command", time.Since(start).Round(time.Millisecond))
+}
 
+func cmHDFSAndSpark(t *testing.T, c *cmCluster) {
 	// Write a file into HDFS and read it back with Hadoop's own shell.
 	conf := t.TempDir()
 	if err := hadooprt.WriteSiteXML(filepath.Join(conf, "core-site.xml"), map[string]string{"fs.defaultFS": "hdfs://127.0.1.1:8020"}); err != nil {
@@ -188,7 +235,7 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 		t.Fatal(err)
 	}
 	shell := func(args ...string) string {
-		argv := hrt.JavaArgs(conf, 128, hadooprt.FsShell, args...)
+		argv := c.hrt.JavaArgs(conf, 128, hadooprt.FsShell, args...)
 		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("hdfs dfs %v: %v\n%s", args, err, out)
@@ -218,6 +265,186 @@ s.stop()
 	if err != nil || !strings.Contains(string(out), "LINES=3") {
 		t.Fatalf("spark-submit: %v\n%s", err, out)
 	}
+}
+
+// cmRestart restarts HDFS and waits for the command: every role runs in a
+// new process, and the service is GOOD again.
+func cmRestart(t *testing.T, c *cmCluster) {
+	dn := c.agents[1].spec.DataDir
+	before := rolePid(dn, "HDFS-1-DATANODE-2")
+	if before == 0 {
+		t.Fatal("no DataNode process on h2")
+	}
+	cmd := c.cm.must("POST", cmPath+"/services/HDFS-1/commands/restart", nil)
+	if cmd["name"] != "Restart" || cmd["active"] != true {
+		t.Errorf("restart command = %v", cmd)
+	}
+	c.cm.waitCommand(cmd, 3*time.Minute)
+	if after := rolePid(dn, "HDFS-1-DATANODE-2"); after == 0 || after == before {
+		t.Errorf("DataNode pid %d before the restart, %d after", before, after)
+	}
+	c.waitGood(t, time.Minute)
+}
+
+// cmConfigStaleness changes dfs_replication: the running roles are stale
+// until a restart writes the new value into hdfs-site.xml; a reset brings
+// the default back.
+func cmConfigStaleness(t *testing.T, c *cmCluster) {
+	cm := c.cm
+	site := filepath.Join(c.agents[1].spec.DataDir, "roles", "HDFS-1-DATANODE-2", "conf", "hdfs-site.xml")
+	replication := func() string {
+		b, err := os.ReadFile(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var conf struct {
+			Props []struct {
+				Name  string `xml:"name"`
+				Value string `xml:"value"`
+			} `xml:"property"`
+		}
+		if err := xml.Unmarshal(b, &conf); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range conf.Props {
+			if p.Name == "dfs.replication" {
+				return p.Value
+			}
+		}
+		return ""
+	}
+	stale := func() (svc, role any) {
+		s := cm.must("GET", cmPath+"/services/HDFS-1", nil)
+		r := cm.must("GET", cmPath+"/services/HDFS-1/roles/HDFS-1-DATANODE-2", nil)
+		return s["configStale"], r["configStalenessStatus"]
+	}
+	if got := replication(); got != "3" {
+		t.Fatalf("dfs.replication before = %q, want the default 3", got)
+	}
+	cfg := cm.must("PUT", cmPath+"/services/HDFS-1/config", map[string]any{"items": []any{map[string]any{"name": "dfs_replication", "value": "2"}}})
+	if !strings.Contains(fmt.Sprint(cfg), "dfs_replication value:2") {
+		t.Errorf("update answered %v", cfg)
+	}
+	if s, r := stale(); s != true || r != "STALE" {
+		t.Errorf("after the change: service configStale %v, role configStalenessStatus %v", s, r)
+	}
+	if got := replication(); got != "3" {
+		t.Errorf("dfs.replication changed on disk before the restart: %q", got)
+	}
+	cm.waitCommand(cm.must("POST", cmPath+"/services/HDFS-1/commands/restart", nil), 3*time.Minute)
+	if got := replication(); got != "2" {
+		t.Errorf("dfs.replication after the restart = %q, want 2", got)
+	}
+	if s, r := stale(); s != false || r != "FRESH" {
+		t.Errorf("after the restart: service configStale %v, role configStalenessStatus %v", s, r)
+	}
+	// Reset to the default with null.
+	cm.must("PUT", cmPath+"/services/HDFS-1/config", map[string]any{"items": []any{map[string]any{"name": "dfs_replication", "value": nil}}})
+	summary := cm.must("GET", cmPath+"/services/HDFS-1/config", nil)
+	if strings.Contains(fmt.Sprint(summary), "dfs_replication") {
+		t.Errorf("summary view after the reset still has dfs_replication: %v", summary)
+	}
+	full := cm.must("GET", cmPath+"/services/HDFS-1/config?view=full", nil)
+	for _, it := range full["items"].([]any) {
+		it := it.(map[string]any)
+		if it["name"] == "dfs_replication" && (it["value"] != nil || it["default"] != "3") {
+			t.Errorf("full view after the reset: %v", it)
+		}
+	}
+	if s, _ := stale(); s != true {
+		t.Errorf("after the reset the running roles (replication 2) should be stale")
+	}
+	c.waitGood(t, time.Minute)
+}
+
+// cmAutoRestart sets process_auto_restart on the DataNodes' group and
+// kills a DataNode with SIGKILL: its agent starts it again and the health
+// recovers.
+func cmAutoRestart(t *testing.T, c *cmCluster) {
+	cm := c.cm
+	cm.must("PUT", cmPath+"/services/HDFS-1/roleConfigGroups/HDFS-1-DATANODE-BASE/config",
+		map[string]any{"items": []any{map[string]any{"name": "process_auto_restart", "value": "true"}}})
+	// The agent learns the change through its long poll at once; a
+	// heartbeat interval (2 s) covers a poll being re-established.
+	time.Sleep(3 * time.Second)
+	dd := c.agents[2].spec.DataDir
+	pid := rolePid(dd, "HDFS-1-DATANODE-3")
+	if pid == 0 {
+		t.Fatal("no DataNode process on h3")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	var next int
+	eventually(t, time.Minute, "the DataNode restarted", func() bool {
+		next = rolePid(dd, "HDFS-1-DATANODE-3")
+		return next != 0 && next != pid
+	})
+	c.waitGood(t, 2*time.Minute)
+	t.Logf("DataNode %d killed, %d running and HDFS GOOD %s later", pid, next, time.Since(killed).Round(time.Millisecond))
+	r := cm.must("GET", cmPath+"/services/HDFS-1/roles/HDFS-1-DATANODE-3", nil)
+	if r["roleState"] != "STARTED" || r["healthSummary"] != "GOOD" {
+		t.Errorf("DataNode after the restart: %v %v", r["roleState"], r["healthSummary"])
+	}
+	cm.must("PUT", cmPath+"/services/HDFS-1/roleConfigGroups/HDFS-1-DATANODE-BASE/config",
+		map[string]any{"items": []any{map[string]any{"name": "process_auto_restart", "value": nil}}})
+}
+
+// cmAgentKilled kills h3's agent with SIGKILL: the host goes BAD within
+// the TTL and its roles UNKNOWN; an agent started again re-attaches to the
+// roles, which keep their processes.
+func cmAgentKilled(t *testing.T, c *cmCluster) {
+	cm := c.cm
+	a := c.agents[2]
+	dn := rolePid(a.spec.DataDir, "HDFS-1-DATANODE-3")
+	if dn == 0 {
+		t.Fatal("no DataNode process on h3")
+	}
+	a.stop(syscall.SIGKILL)
+	killed := time.Now()
+	eventually(t, 30*time.Second, "h3 BAD", func() bool {
+		return cm.must("GET", "/api/v19/hosts/"+c.hosts[2], nil)["healthSummary"] == "BAD"
+	})
+	t.Logf("host BAD %s after its agent was killed (TTL 10s)", time.Since(killed).Round(time.Millisecond))
+	r := cm.must("GET", cmPath+"/services/HDFS-1/roles/HDFS-1-DATANODE-3", nil)
+	if r["roleState"] != "UNKNOWN" {
+		t.Errorf("role on the silent host: roleState %v, health %v", r["roleState"], r["healthSummary"])
+	}
+	if rolePid(a.spec.DataDir, "HDFS-1-DATANODE-3") != dn {
+		t.Fatal("the DataNode died with its agent")
+	}
+	c.agents[2] = startAgentProcess(t, a.spec)
+	eventually(t, 30*time.Second, "h3 GOOD again", func() bool {
+		return cm.must("GET", "/api/v19/hosts/"+c.hosts[2], nil)["healthSummary"] == "GOOD"
+	})
+	c.waitGood(t, time.Minute)
+	if now := rolePid(a.spec.DataDir, "HDFS-1-DATANODE-3"); now != dn {
+		t.Errorf("DataNode pid %d before, %d after the agent came back: not re-attached", dn, now)
+	}
+}
+
+// cmWalkthrough runs the cm_api client's walkthrough (Python 2.7, cm-api
+// 19.2.2 from PyPI) against the cluster.
+func cmWalkthrough(t *testing.T, c *cmCluster) {
+	root := servertest.ModuleRoot()
+	py2, err := os.ReadFile(filepath.Join(root, "build", "py2", ".python"))
+	if err != nil {
+		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
+			t.Fatalf("cm_api is not installed (make setup): %v", err)
+		}
+		t.Skip("cm_api is not installed; run make setup")
+	}
+	u, _ := url.Parse(c.cm.base)
+	cmd := exec.Command(strings.TrimSpace(string(py2)), filepath.Join(root, "internal", "server", "testdata", "cmapi", "walkthrough.py"),
+		"--host", u.Hostname(), "--port", u.Port(), "--user", "admin", "--password", c.cm.pw,
+		"--cluster", "Cluster 1", "--hdfs", "HDFS-1", "--spark", "SPARK-1", "--timeout", "180")
+	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(root, "build", "py2"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "CM_API WALKTHROUGH PASSED") {
+		t.Fatalf("walkthrough: %v\n%s", err, out)
+	}
+	t.Logf("walkthrough: %d checks passed", strings.Count(string(out), "\nok "))
 }
 
 func mustOutput(t *testing.T, name string, args ...string) string {

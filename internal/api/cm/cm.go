@@ -348,22 +348,8 @@ func (a *API) wireCluster(r *http.Request, c inventory.Cluster) apiCluster {
 	base := a.baseURL(r)
 	out := apiCluster{Name: c.Name, DisplayName: c.DisplayName, Version: c.Version, FullVersion: c.FullVersion, MaintenanceOwners: []string{},
 		ClusterURL: base + "/cmf/clusterRedirect/" + c.Name, HostsURL: base + "/cmf/clusterRedirect/" + c.Name + "/hosts", UUID: c.UUID}
-	services, err := a.inv.ListServices(r.Context(), c.Name)
-	if err == nil {
-		state, health := inventory.StateStopped, inventory.HealthDisabled
-		for _, s := range services {
-			v, err := a.inv.ServiceStatus(r.Context(), s)
-			if err != nil {
-				continue
-			}
-			if v.State != inventory.StateStopped {
-				state = inventory.StateStarted
-			}
-			if v.Health.Summary != inventory.HealthDisabled && (health == inventory.HealthDisabled || v.Health.Summary != inventory.HealthGood) {
-				health = v.Health.Summary
-			}
-		}
-		out.EntityStatus = entityStatus(state, health)
+	if v, err := a.inv.ClusterStatus(r.Context(), c); err == nil {
+		out.EntityStatus = entityStatus(v.State, v.Health.Summary)
 	}
 	return out
 }
