@@ -456,8 +456,8 @@ type agent struct {
 	// Written by the agent's own goroutines only, read after they end.
 	beats      []beat
 	polls      []poll
-	gotDesired time.Time // when the first desired state came
-	settled    bool      // a heartbeat with a desired state's hash was answered
+	hasDesired bool // a desired state came
+	settled    bool // a heartbeat with a desired state's hash was answered
 }
 
 // beat is one heartbeat.
@@ -714,8 +714,8 @@ func (a *agent) desiredLoop(ctx context.Context, c *client, start time.Time, ram
 			a.mu.Lock()
 			a.hash, a.roles = d.Hash, roles
 			a.mu.Unlock()
-			if a.gotDesired.IsZero() {
-				a.gotDesired = time.Now()
+			if !a.hasDesired {
+				a.hasDesired = true
 				ramp.desired.Add(1)
 			}
 			continue
@@ -741,9 +741,9 @@ type rampCounts struct {
 // cpuSample is the CPU time used so far by the server, this process and
 // the whole machine.
 type cpuSample struct {
-	at                    time.Time
-	server, self          float64 // seconds
-	machineBusy, machineT float64 // seconds, all CPUs
+	at           time.Time
+	server, self float64 // seconds
+	machineBusy  float64 // seconds, all CPUs
 }
 
 func sampleCPU(pid int) (cpuSample, error) {
@@ -755,7 +755,7 @@ func sampleCPU(pid int) (cpuSample, error) {
 	if s.self, err = procCPU("self"); err != nil {
 		return s, err
 	}
-	if s.machineBusy, s.machineT, err = machineCPU(); err != nil {
+	if s.machineBusy, err = machineCPU(); err != nil {
 		return s, err
 	}
 	return s, nil
@@ -785,30 +785,31 @@ func procCPU(pid string) (float64, error) {
 	return (utime + stime) / clockTicks, nil
 }
 
-// machineCPU returns the busy and total CPU time of the machine, in
-// seconds summed over its CPUs, from the first line of /proc/stat.
-func machineCPU() (busy, total float64, err error) {
+// machineCPU returns the busy CPU time of the machine, in seconds summed
+// over its CPUs, from the first line of /proc/stat.
+func machineCPU() (float64, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, 0, fmt.Errorf("read machine CPU time: %w", err)
+		return 0, fmt.Errorf("read machine CPU time: %w", err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
 	if len(f) < 9 || f[0] != "cpu" {
-		return 0, 0, errors.New("read machine CPU time: unexpected /proc/stat")
+		return 0, errors.New("read machine CPU time: unexpected /proc/stat")
 	}
-	// user nice system idle iowait irq softirq steal (guest time is in user).
+	// user nice system idle iowait irq softirq steal (guest time is in
+	// user); all but idle and iowait are busy.
+	var busy float64
 	for i, v := range f[1:9] {
 		n, err := strconv.ParseFloat(v, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("read machine CPU time: %w", err)
+			return 0, fmt.Errorf("read machine CPU time: %w", err)
 		}
-		total += n
 		if i != 3 && i != 4 {
 			busy += n
 		}
 	}
-	return busy / clockTicks, total / clockTicks, nil
+	return busy / clockTicks, nil
 }
 
 // procStatus returns a field of /proc/<pid>/status, such as "VmHWM".

@@ -89,6 +89,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newAgentCmd(stdio),
 		newUserCmd(stdio),
 		newAccessKeyCmd(stdio),
+		newHostCmd(stdio),
 		newWhoamiCmd(stdio),
 		&cobra.Command{
 			Use:   "version",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -131,5 +132,32 @@ func TestClientErrors(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want %d and %q", r.code, r.err, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// A host token from the CLI registers an agent; a user who is not an admin
+// gets none.
+func TestHostTokenCommand(t *testing.T) {
+	env := servertest.Start(t)
+	tok := strings.TrimSpace(mustRun(t, env, "", nil, "host", "token", "create", "--description", "rack 1", "--ttl", "1h"))
+	if !strings.HasPrefix(tok, "hht_") {
+		t.Fatalf("token = %q", tok)
+	}
+	body := `{"token":"` + tok + `","hostname":"h1","address":"127.0.1.1"}`
+	resp, err := http.Post(env.URL+"/agent/v1/register", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("register with the CLI's token: %d", resp.StatusCode)
+	}
+	mustRun(t, env, "bob-secret-1\n", nil, "user", "add", "bob", "--password-stdin")
+	r := run(t, env, "", []string{"HERD_USERNAME=bob", "HERD_PASSWORD=bob-secret-1"}, "host", "token", "create")
+	if r.code == 0 || !strings.Contains(r.err, "only admins") {
+		t.Fatalf("bob: %+v", r)
+	}
+	if r := run(t, env, "", nil, "host", "token", "create", "--ttl", "soon"); r.code == 0 || !strings.Contains(r.err, "not a positive duration") {
+		t.Fatalf("bad ttl: %+v", r)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herdhq/herd/internal/api/admin"
+	"github.com/herdhq/herd/internal/api/hostagent"
 	"github.com/herdhq/herd/internal/api/iam"
 )
 
@@ -181,4 +182,11 @@ func (c *Client) SetAccessKeyStatus(ctx context.Context, id, status string) (iam
 // DeleteAccessKey removes an access key.
 func (c *Client) DeleteAccessKey(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/iam/deleteAccessKey", iam.AccessKeyIDRequest{AccessKeyID: id}, nil)
+}
+
+// CreateHostToken issues a host token that lets agents register; ttl ""
+// never expires.
+func (c *Client) CreateHostToken(ctx context.Context, description, ttl string) (hostagent.Token, error) {
+	var out hostagent.Token
+	return out, c.do(ctx, http.MethodPost, "/herd/v1/host-tokens", hostagent.TokenRequest{Description: description, TTL: ttl}, &out)
 }

@@ -15,9 +15,10 @@ import (
 	"github.com/herdhq/herd/internal/store"
 )
 
-// Command is a command with its children.
+// Command is a command with its parent, if any, and its children.
 type Command struct {
 	store.CommandRow
+	Parent   *store.CommandRow
 	Children []store.CommandRow
 }
 
@@ -165,19 +166,20 @@ func (s *Service) finish(ctx context.Context, id int64, err error) {
 	s.reports.bump()
 }
 
-// child records a child command, runs fn and ends it.
-func (s *Service) child(ctx context.Context, parent int64, row store.CommandRow, fn func() error) error {
+// child records a child command, runs fn with its id and ends it.
+func (s *Service) child(ctx context.Context, parent int64, row store.CommandRow, fn func(id int64) error) error {
 	row.ParentID, row.StartedAt = parent, s.cfg.Now()
 	var id int64
-	err := s.db.InTx(context.WithoutCancel(ctx), func(q *store.Queries) error {
+	wctx := context.WithoutCancel(ctx)
+	err := s.db.InTx(wctx, func(q *store.Queries) error {
 		var err error
-		id, err = q.InsertCommand(ctx, row)
+		id, err = q.InsertCommand(wctx, row)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	err = fn()
+	err = fn(id)
 	s.finish(ctx, id, err)
 	return err
 }
@@ -225,8 +227,8 @@ func (s *Service) ClusterCommand(ctx context.Context, cluster, op string) (Comma
 		run := func(ops []string, order []store.ServiceRow) error {
 			for _, o := range ops {
 				for _, svc := range order {
-					err := s.child(ctx, id, store.CommandRow{Name: opNames[o], Cluster: cluster, Service: svc.Name}, func() error {
-						return s.serviceOp(ctx, 0, cluster, svc.Name, o)
+					err := s.child(ctx, id, store.CommandRow{Name: opNames[o], Cluster: cluster, Service: svc.Name}, func(child int64) error {
+						return s.serviceOp(ctx, child, cluster, svc.Name, o)
 					})
 					if err != nil {
 						return fmt.Errorf("%s of service %s failed: %w", opNames[o], svc.Name, err)
@@ -310,7 +312,8 @@ func (s *Service) roleOps(ctx context.Context, parent int64, roles []store.RoleR
 				errs[i] = do()
 				return
 			}
-			errs[i] = s.child(ctx, parent, store.CommandRow{Name: opNames[op], Cluster: r.Cluster, Service: r.Service, Role: r.Name, HostID: r.HostID}, do)
+			errs[i] = s.child(ctx, parent, store.CommandRow{Name: opNames[op], Cluster: r.Cluster, Service: r.Service, Role: r.Name, HostID: r.HostID},
+				func(int64) error { return do() })
 		})
 	}
 	wg.Wait()
@@ -481,8 +484,16 @@ func (s *Service) GetCommand(ctx context.Context, id int64) (Command, error) {
 	if err != nil {
 		return Command{}, notFound(err, "command %d not found", id)
 	}
-	kids, err := q.ChildCommands(ctx, id)
-	return Command{CommandRow: c, Children: kids}, err
+	out := Command{CommandRow: c}
+	if c.ParentID != 0 {
+		p, err := q.GetCommand(ctx, c.ParentID)
+		if err != nil {
+			return Command{}, err
+		}
+		out.Parent = &p
+	}
+	out.Children, err = q.ChildCommands(ctx, id)
+	return out, err
 }
 
 // AbortCommand stops a running command; it ends failed.

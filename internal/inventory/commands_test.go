@@ -157,7 +157,10 @@ func TestCommandErrors(t *testing.T) {
 			apperr.NotFound, []string{"unknown service command 'format'"}},
 		{"unknown cluster command", func() error { _, err := e.inv.ClusterCommand(e.ctx, "c1", "upgrade"); return err },
 			apperr.NotFound, []string{"unknown cluster command 'upgrade'"}},
-		{"role command without roles", func() error { _, _, err := e.inv.RoleCommands(e.ctx, "c1", "HDFS-1", inventory.OpStart, nil); return err },
+		{"role command without roles", func() error {
+			_, _, err := e.inv.RoleCommands(e.ctx, "c1", "HDFS-1", inventory.OpStart, nil)
+			return err
+		},
 			apperr.Invalid, []string{"no role names given"}},
 		{"role command of missing service", func() error {
 			_, _, err := e.inv.RoleCommands(e.ctx, "c1", "nope", inventory.OpStart, []string{"nn"})

@@ -39,9 +39,52 @@ func clusterOf(r store.ClusterRow) Cluster {
 // Known cluster versions (Cloudera Manager's ApiClusterVersion).
 var clusterVersions = map[string]string{"CDH3": "3.7.0", "CDH3u4X": "3.7.0", "CDH4": "4.7.1", "CDH5": "5.16.2", "CDH6": "6.3.2", "CDH7": "7.1.9"}
 
-// CreateCluster creates a cluster. version (CDH5, ...) and fullVersion
+// NewCluster is a cluster to create. Version (CDH5, ...) and FullVersion
 // (5.16.2, ...) may be given either or both; the missing one is derived.
+type NewCluster struct {
+	Name, DisplayName, Version, FullVersion string
+}
+
+// CreateCluster creates a cluster.
 func (s *Service) CreateCluster(ctx context.Context, name, displayName, version, fullVersion string) (Cluster, error) {
+	cs, err := s.CreateClusters(ctx, []NewCluster{{Name: name, DisplayName: displayName, Version: version, FullVersion: fullVersion}})
+	if err != nil {
+		return Cluster{}, err
+	}
+	return cs[0], nil
+}
+
+// CreateClusters creates clusters, all or none.
+func (s *Service) CreateClusters(ctx context.Context, ncs []NewCluster) ([]Cluster, error) {
+	if len(ncs) == 0 {
+		return nil, apperr.New(apperr.Invalid, "no clusters given")
+	}
+	out := make([]Cluster, 0, len(ncs))
+	for _, nc := range ncs {
+		c, err := s.newCluster(nc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	err := s.write(ctx, func(q *store.Queries) error {
+		for _, c := range out {
+			err := q.InsertCluster(ctx, store.ClusterRow{Name: c.Name, DisplayName: c.DisplayName, Version: c.Version, FullVersion: c.FullVersion, UUID: c.UUID, CreatedAt: c.CreatedAt})
+			if err != nil {
+				return conflict(err, "cluster %q already exists", c.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// newCluster checks a cluster to create and fills in what is derived.
+func (s *Service) newCluster(nc NewCluster) (Cluster, error) {
+	name, version, fullVersion := nc.Name, nc.Version, nc.FullVersion
 	if strings.TrimSpace(name) == "" || len(name) > 200 || strings.ContainsAny(name, "/\x00\n") {
 		return Cluster{}, apperr.New(apperr.Invalid, "cluster name %q is empty, too long or has '/' or a control character", name)
 	}
@@ -65,14 +108,11 @@ func (s *Service) CreateCluster(ctx context.Context, name, displayName, version,
 			return Cluster{}, apperr.New(apperr.Invalid, "fullVersion %q is not a version of %s", fullVersion, version)
 		}
 	}
+	displayName := nc.DisplayName
 	if displayName == "" {
 		displayName = name
 	}
-	c := Cluster{Name: name, DisplayName: displayName, Version: version, FullVersion: fullVersion, UUID: s.cfg.NewID(), CreatedAt: s.cfg.Now()}
-	err := s.write(ctx, func(q *store.Queries) error {
-		return q.InsertCluster(ctx, store.ClusterRow{Name: c.Name, DisplayName: c.DisplayName, Version: c.Version, FullVersion: c.FullVersion, UUID: c.UUID, CreatedAt: c.CreatedAt})
-	})
-	return c, conflict(err, "cluster %q already exists", name)
+	return Cluster{Name: name, DisplayName: displayName, Version: version, FullVersion: fullVersion, UUID: s.cfg.NewID(), CreatedAt: s.cfg.Now()}, nil
 }
 
 // GetCluster returns a cluster.
@@ -171,26 +211,57 @@ func (s *Service) hostInfo(h store.HostRow, roles []store.RoleRow) HostInfo {
 	return hi
 }
 
+// NewHost is a host to create before its agent registers.
+type NewHost struct {
+	ID, Hostname, Address, Rack string
+}
+
 // CreateHost records a host before its agent registers.
 func (s *Service) CreateHost(ctx context.Context, id, hostname, address, rack string) (HostInfo, error) {
-	if !validName(id) {
-		return HostInfo{}, apperr.New(apperr.Invalid, "hostId %q may hold only letters, digits, '.', '-' and '_'", id)
-	}
-	if hostname == "" {
-		hostname = id
-	}
-	if address != "" && net.ParseIP(address) == nil {
-		return HostInfo{}, apperr.New(apperr.Invalid, "ipAddress %q is not an IP address", address)
-	}
-	if rack == "" {
-		rack = "/default"
-	}
-	row := store.HostRow{ID: id, Hostname: hostname, Address: address, Rack: rack, CreatedAt: s.cfg.Now()}
-	err := s.write(ctx, func(q *store.Queries) error { return q.InsertHost(ctx, row) })
+	hs, err := s.CreateHosts(ctx, []NewHost{{ID: id, Hostname: hostname, Address: address, Rack: rack}})
 	if err != nil {
-		return HostInfo{}, conflict(err, "host %q already exists", id)
+		return HostInfo{}, err
 	}
-	return s.hostInfo(row, nil), nil
+	return hs[0], nil
+}
+
+// CreateHosts records hosts before their agents register, all or none.
+func (s *Service) CreateHosts(ctx context.Context, nhs []NewHost) ([]HostInfo, error) {
+	if len(nhs) == 0 {
+		return nil, apperr.New(apperr.Invalid, "no hosts given")
+	}
+	rows := make([]store.HostRow, 0, len(nhs))
+	for _, nh := range nhs {
+		if !validName(nh.ID) {
+			return nil, apperr.New(apperr.Invalid, "hostId %q may hold only letters, digits, '.', '-' and '_'", nh.ID)
+		}
+		if nh.Hostname == "" {
+			nh.Hostname = nh.ID
+		}
+		if nh.Address != "" && net.ParseIP(nh.Address) == nil {
+			return nil, apperr.New(apperr.Invalid, "ipAddress %q is not an IP address", nh.Address)
+		}
+		if nh.Rack == "" {
+			nh.Rack = "/default"
+		}
+		rows = append(rows, store.HostRow{ID: nh.ID, Hostname: nh.Hostname, Address: nh.Address, Rack: nh.Rack, CreatedAt: s.cfg.Now()})
+	}
+	err := s.write(ctx, func(q *store.Queries) error {
+		for _, row := range rows {
+			if err := q.InsertHost(ctx, row); err != nil {
+				return conflict(err, "host %q already exists", row.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HostInfo, 0, len(rows))
+	for _, row := range rows {
+		out = append(out, s.hostInfo(row, nil))
+	}
+	return out, nil
 }
 
 // GetHost returns a host.
@@ -298,41 +369,66 @@ func (s *Service) RemoveHost(ctx context.Context, cluster, id string) error {
 // ServiceRow re-exports the store's service for API packages that only read.
 type ServiceRow = store.ServiceRow
 
+// NewService is a service to create.
+type NewService struct {
+	Name, Type, DisplayName string
+}
+
 // CreateService creates a service of a catalog type with one base role
 // config group per role type.
 func (s *Service) CreateService(ctx context.Context, cluster, name, typ, displayName string) (store.ServiceRow, error) {
-	t, ok := s.catalog.Type(typ)
-	if !ok {
-		return store.ServiceRow{}, apperr.New(apperr.Invalid, "unknown service type '%s'; known types: %s", typ, strings.Join(s.catalog.Names(), ", "))
+	rows, err := s.CreateServices(ctx, cluster, []NewService{{Name: name, Type: typ, DisplayName: displayName}})
+	if err != nil {
+		return store.ServiceRow{}, err
 	}
-	if !validName(name) {
-		return store.ServiceRow{}, apperr.New(apperr.Invalid, "service name %q may hold only letters, digits, '.', '-' and '_'", name)
+	return rows[0], nil
+}
+
+// CreateServices creates services of a cluster, all or none.
+func (s *Service) CreateServices(ctx context.Context, cluster string, nss []NewService) ([]store.ServiceRow, error) {
+	if len(nss) == 0 {
+		return nil, apperr.New(apperr.Invalid, "no services given")
 	}
-	if displayName == "" {
-		displayName = name
+	rows := make([]store.ServiceRow, 0, len(nss))
+	for _, ns := range nss {
+		if _, ok := s.catalog.Type(ns.Type); !ok {
+			return nil, apperr.New(apperr.Invalid, "unknown service type '%s'; known types: %s", ns.Type, strings.Join(s.catalog.Names(), ", "))
+		}
+		if !validName(ns.Name) {
+			return nil, apperr.New(apperr.Invalid, "service name %q may hold only letters, digits, '.', '-' and '_'", ns.Name)
+		}
+		if ns.DisplayName == "" {
+			ns.DisplayName = ns.Name
+		}
+		rows = append(rows, store.ServiceRow{Cluster: cluster, Name: ns.Name, Type: ns.Type, DisplayName: ns.DisplayName, Config: map[string]string{}, CreatedAt: s.cfg.Now()})
 	}
-	row := store.ServiceRow{Cluster: cluster, Name: name, Type: typ, DisplayName: displayName, Config: map[string]string{}, CreatedAt: s.cfg.Now()}
 	err := s.write(ctx, func(q *store.Queries) error {
 		if _, err := q.GetCluster(ctx, cluster); err != nil {
 			return notFound(err, "cluster '%s' not found", cluster)
 		}
-		if err := q.InsertService(ctx, row); err != nil {
-			return conflict(err, "service '%s' already exists in cluster '%s'", name, cluster)
-		}
-		for _, rtName := range t.RoleTypeNames() {
-			rt, _ := t.RoleType(rtName)
-			disp := rt.DisplayName
-			if disp == "" {
-				disp = rt.Name
+		for _, row := range rows {
+			if err := q.InsertService(ctx, row); err != nil {
+				return conflict(err, "service '%s' already exists in cluster '%s'", row.Name, cluster)
 			}
-			if err := q.InsertGroup(ctx, store.GroupRow{Cluster: cluster, Service: name, Name: name + "-" + rtName + "-BASE",
-				RoleType: rtName, DisplayName: disp + " Default Group", Base: true}); err != nil {
-				return err
+			t, _ := s.catalog.Type(row.Type)
+			for _, rtName := range t.RoleTypeNames() {
+				rt, _ := t.RoleType(rtName)
+				disp := rt.DisplayName
+				if disp == "" {
+					disp = rt.Name
+				}
+				if err := q.InsertGroup(ctx, store.GroupRow{Cluster: cluster, Service: row.Name, Name: row.Name + "-" + rtName + "-BASE",
+					RoleType: rtName, DisplayName: disp + " Default Group", Base: true}); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
-	return row, err
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
 }
 
 // GetService returns a service.

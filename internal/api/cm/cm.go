@@ -321,14 +321,18 @@ func (a *API) createHosts(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiHost]{Items: []apiHost{}}
+	nhs := make([]inventory.NewHost, 0, len(in.Items))
 	for _, h := range in.Items {
-		created, err := a.inv.CreateHost(r.Context(), h.HostID, h.Hostname, h.IPAddress, h.RackID)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, a.wireHost(r, created))
+		nhs = append(nhs, inventory.NewHost{ID: h.HostID, Hostname: h.Hostname, Address: h.IPAddress, Rack: h.RackID})
+	}
+	created, err := a.inv.CreateHosts(r.Context(), nhs)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	out := list[apiHost]{Items: []apiHost{}}
+	for _, h := range created {
+		out.Items = append(out.Items, a.wireHost(r, h))
 	}
 	a.ok(w, out)
 }
@@ -382,18 +386,18 @@ func (a *API) createClusters(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if len(in.Items) == 0 {
-		a.writeError(w, r, apperr.New(apperr.Invalid, "no clusters given"))
+	ncs := make([]inventory.NewCluster, 0, len(in.Items))
+	for _, c := range in.Items {
+		ncs = append(ncs, inventory.NewCluster{Name: c.Name, DisplayName: c.DisplayName, Version: c.Version, FullVersion: c.FullVersion})
+	}
+	created, err := a.inv.CreateClusters(r.Context(), ncs)
+	if err != nil {
+		a.writeError(w, r, err)
 		return
 	}
 	out := list[apiCluster]{Items: []apiCluster{}}
-	for _, c := range in.Items {
-		created, err := a.inv.CreateCluster(r.Context(), c.Name, c.DisplayName, c.Version, c.FullVersion)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, a.wireCluster(r, created))
+	for _, c := range created {
+		out.Items = append(out.Items, a.wireCluster(r, c))
 	}
 	a.ok(w, out)
 }
@@ -514,18 +518,18 @@ func (a *API) createServices(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if len(in.Items) == 0 {
-		a.writeError(w, r, apperr.New(apperr.Invalid, "no services given"))
+	nss := make([]inventory.NewService, 0, len(in.Items))
+	for _, s := range in.Items {
+		nss = append(nss, inventory.NewService{Name: s.Name, Type: s.Type, DisplayName: s.DisplayName})
+	}
+	created, err := a.inv.CreateServices(r.Context(), r.PathValue("cluster"), nss)
+	if err != nil {
+		a.writeError(w, r, err)
 		return
 	}
 	out := list[apiService]{Items: []apiService{}}
-	for _, s := range in.Items {
-		created, err := a.inv.CreateService(r.Context(), r.PathValue("cluster"), s.Name, s.Type, s.DisplayName)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		ws, err := a.wireService(r, created)
+	for _, s := range created {
+		ws, err := a.wireService(r, s)
 		if err != nil {
 			a.writeError(w, r, err)
 			return

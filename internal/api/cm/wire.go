@@ -204,6 +204,10 @@ func wireCommand(c store.CommandRow) apiCommand {
 
 func wireFullCommand(c inventory.Command) apiCommand {
 	a := wireCommand(c.CommandRow)
+	if c.Parent != nil {
+		p := wireCommand(*c.Parent)
+		a.Parent = &p
+	}
 	kids := list[apiCommand]{Items: []apiCommand{}}
 	for _, k := range c.Children {
 		kids.Items = append(kids.Items, wireCommand(k))
