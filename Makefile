@@ -17,7 +17,8 @@ build:
 	$(GO) build -ldflags "-X github.com/herdhq/herd/internal/cli.Version=$$(git describe --always --dirty 2>/dev/null || echo dev)" -o bin/herd ./cmd/herd
 
 ## test: the whole test suite (lint, unit, end-to-end, client compatibility, fuzz)
-test: setup
+test:
+	@scripts/setup.sh --test
 	@scripts/test.sh
 
 ## bench: the benchmarks recorded in docs/benchmarks.md

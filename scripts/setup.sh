@@ -4,7 +4,11 @@
 # real clients the compatibility tests drive; the example Spark jar built
 # from examples/spark; the Hadoop HDFS daemons' jars from Maven Central
 # (build/hadoop); pinned Go tools (.tools/bin). Quick when all is there.
+# With --test (make test) it also needs Python 2.7 for the cm_api client;
+# without (make run) it goes on without it.
 set -euo pipefail
+for_tests=false
+[ "${1:-}" = --test ] && for_tests=true
 cd "$(dirname "$0")/.."
 
 fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
@@ -97,27 +101,32 @@ elif is_py27 python2.7; then
   py2=python2.7 # a pyenv shim counts only if it runs (pyenv selects 2.7 here)
 elif is_py27 "$pyenv_py27"; then
   py2=$pyenv_py27
-else
+elif $for_tests; then
   fail "the cm_api compatibility tests need Python 2.7 (pyenv install 2.7.18), or HERD_PYTHON2 set to a python2.7."
+else
+  py2=""
+  echo "setup: no Python 2.7, so no cm_api client (only the tests need it: pyenv install 2.7.18)"
 fi
-py2=$("$py2" -c 'import sys; print(sys.executable)')
-py2_stamp=build/.py2.sha256
-py2_want=$( (cat requirements-py2.txt; echo "$py2") | sha256sum | cut -d' ' -f1)
-if [ ! -d build/py2/cm_api ] || [ "$(cat "$py2_stamp" 2>/dev/null)" != "$py2_want" ]; then
-  echo "setup: installing the cm_api client for Python 2.7 ($py2) into build/py2"
-  if ! "$py2" -m pip --version >/dev/null 2>&1; then
-    "$py2" -m ensurepip --user >/dev/null 2>&1 && "$py2" -m pip --version >/dev/null 2>&1 ||
-      fail "$py2 has no pip and '$py2 -m ensurepip --user' could not add it; install pip for that Python 2.7 (pyenv install 2.7.18 comes with it)."
+if [ -n "$py2" ]; then
+  py2=$("$py2" -c 'import sys; print(sys.executable)')
+  py2_stamp=build/.py2.sha256
+  py2_want=$( (cat requirements-py2.txt; echo "$py2") | sha256sum | cut -d' ' -f1)
+  if [ ! -d build/py2/cm_api ] || [ "$(cat "$py2_stamp" 2>/dev/null)" != "$py2_want" ]; then
+    echo "setup: installing the cm_api client for Python 2.7 ($py2) into build/py2"
+    if ! "$py2" -m pip --version >/dev/null 2>&1; then
+      "$py2" -m ensurepip --user >/dev/null 2>&1 && "$py2" -m pip --version >/dev/null 2>&1 ||
+        fail "$py2 has no pip and '$py2 -m ensurepip --user' could not add it; install pip for that Python 2.7 (pyenv install 2.7.18 comes with it)."
+    fi
+    rm -rf build/py2 && mkdir -p build
+    env -u PIP_USER -u PIP_TARGET -u PIP_PREFIX -u PYTHONPATH -u PYTHONHOME \
+      "$py2" -m pip install --quiet --quiet --disable-pip-version-check \
+        --no-deps --require-hashes --target build/py2 -r requirements-py2.txt ||
+      fail "pip for Python 2.7 could not install requirements-py2.txt into build/py2 (is PyPI reachable?)"
+    PYTHONPATH=build/py2 "$py2" -c 'import cm_api.api_client' ||
+      fail "cm_api was installed into build/py2 but '$py2' cannot import cm_api.api_client from there"
+    echo "$py2" > build/py2/.python
+    echo "$py2_want" > "$py2_stamp"
   fi
-  rm -rf build/py2 && mkdir -p build
-  env -u PIP_USER -u PIP_TARGET -u PIP_PREFIX -u PYTHONPATH -u PYTHONHOME \
-    "$py2" -m pip install --quiet --quiet --disable-pip-version-check \
-      --no-deps --require-hashes --target build/py2 -r requirements-py2.txt ||
-    fail "pip for Python 2.7 could not install requirements-py2.txt into build/py2 (is PyPI reachable?)"
-  PYTHONPATH=build/py2 "$py2" -c 'import cm_api.api_client' ||
-    fail "cm_api was installed into build/py2 but '$py2' cannot import cm_api.api_client from there"
-  echo "$py2" > build/py2/.python
-  echo "$py2_want" > "$py2_stamp"
 fi
 
 # Go modules and pinned tools.

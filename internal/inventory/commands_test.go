@@ -289,7 +289,7 @@ func TestCommandConflicts(t *testing.T) {
 	}
 
 	// Abort ends the command and its running children, failed.
-	e.waitFor("the first child", func() bool { return len(must(e.inv.GetCommand(e.ctx, first.ID)).Children) > 0 })
+	e.waitFor("nn desired started", func() bool { return must(e.inv.GetRole(e.ctx, "c1", "HDFS-1", "nn")).Desired == inventory.RoleStarted })
 	child := must(e.inv.GetCommand(e.ctx, first.ID)).Children[0]
 	_, err = e.inv.AbortCommand(e.ctx, child.ID, "alice")
 	wantErr(t, err, apperr.Invalid, fmt.Sprintf("command %d cannot be aborted", child.ID), "abort its parent")
@@ -327,12 +327,21 @@ func TestCommandConflicts(t *testing.T) {
 	wantErr(t, err, apperr.Invalid, "service 'HDFS-1' is "+roleBusy)
 	_, err = e.inv.ClusterCommand(e.ctx, "c1", inventory.OpStop)
 	wantErr(t, err, apperr.Invalid, "cluster 'c1' is "+roleBusy)
-	_, errs, err = e.inv.RoleCommands(e.ctx, "c1", "HDFS-1", inventory.OpStop, []string{"dn1", "nn"})
-	if err != nil || len(errs) != 1 || !strings.Contains(errs[0], "Role 'dn1': ") || !strings.Contains(errs[0], roleBusy) {
-		t.Errorf("second command on a busy role: %v %v", errs, err)
+	// Another role of the service is free.
+	stops, errs, err := e.inv.RoleCommands(e.ctx, "c1", "HDFS-1", inventory.OpStop, []string{"dn1", "nn"})
+	if err != nil || len(errs) != 1 || !strings.Contains(errs[0], "Role 'dn1': role 'dn1' is "+roleBusy) || len(stops) != 1 || stops[0].Role != "nn" {
+		t.Errorf("second command on a busy role: %v %v %v", stops, errs, err)
+	}
+	// Role commands are aborted like any other.
+	aborted, err = e.inv.AbortCommand(e.ctx, cmds[0].ID, "bob")
+	if err != nil || aborted.Active || aborted.ResultMessage != "Command aborted by bob." {
+		t.Errorf("aborted role command = %+v, %v", aborted.CommandRow, err)
 	}
 	agents[0].silent = false
-	e.drive(cmds[0].ID)
+	for _, c := range stops {
+		e.mustSucceed(c, nil)
+	}
+	e.mustSucceed(e.inv.ServiceCommand(e.ctx, "c1", "HDFS-1", inventory.OpStop))
 }
 
 // TestCommandsAcrossRestarts checks that commands active when the server
