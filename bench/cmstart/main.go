@@ -135,7 +135,9 @@ func once(hrt hadooprt.Runtime, venv string) (timing, error) {
 		stopAgents()
 		wg.Wait()
 		cancel()
-		<-srvDone
+		if err := <-srvDone; err != nil {
+			log.Print(err)
+		}
 	}()
 
 	hosts, err := c.hosts(3, time.Minute)
@@ -288,7 +290,9 @@ func (c *client) allGood(service string) (bool, error) {
 	if svc.HealthSummary != "GOOD" {
 		return false, nil
 	}
-	var roles struct{ Items []struct{ HealthSummary string } }
+	var roles struct {
+		Items []struct{ HealthSummary string }
+	}
 	if err := c.do("GET", cluster+"/services/"+service+"/roles", nil, &roles); err != nil {
 		return false, err
 	}

@@ -20,9 +20,11 @@ import (
 
 // liveHost is what a host's agent last reported.
 type liveHost struct {
-	seen  time.Time
-	facts agentapi.Facts
-	roles map[string]agentapi.RoleStatus
+	seen time.Time
+	// persisted is when the host's contact was last written to the store.
+	persisted time.Time
+	facts     agentapi.Facts
+	roles     map[string]agentapi.RoleStatus
 	// probedOK remembers, per role, the pid whose probes passed once: a
 	// role is STARTED from then on, STARTING before.
 	probedOK map[string]int
@@ -103,7 +105,7 @@ func (s *Service) Register(ctx context.Context, req agentapi.Register) (agentapi
 	}
 	s.mu.Lock()
 	s.secrets[id] = hashSecret(secret)
-	s.live[id] = &liveHost{seen: now, facts: req.Facts, roles: map[string]agentapi.RoleStatus{}, probedOK: map[string]int{}}
+	s.live[id] = &liveHost{seen: now, persisted: now, facts: req.Facts, roles: map[string]agentapi.RoleStatus{}, probedOK: map[string]int{}}
 	s.mu.Unlock()
 	s.reports.bump()
 	s.log.Info("host agent registered", "host", id, "hostname", req.Hostname, "address", req.Address)
@@ -152,8 +154,13 @@ func (s *Service) Heartbeat(ctx context.Context, hostID string, hb agentapi.Hear
 		lh = &liveHost{probedOK: map[string]int{}}
 		s.live[hostID] = lh
 	}
-	persist := now.Sub(lh.seen) >= persistEvery
+	persist := now.Sub(lh.persisted) >= persistEvery
+	if persist {
+		lh.persisted = now
+	}
 	changed := !sameReports(lh.roles, hb.Roles)
+	// Rendering uses the data directory and machine of a host.
+	placed := lh.facts.DataDir != hb.Facts.DataDir || lh.facts.MachineID != hb.Facts.MachineID
 	lh.seen, lh.facts = now, hb.Facts
 	lh.roles = make(map[string]agentapi.RoleStatus, len(hb.Roles))
 	for _, r := range hb.Roles {
@@ -165,6 +172,9 @@ func (s *Service) Heartbeat(ctx context.Context, hostID string, hb agentapi.Hear
 	s.mu.Unlock()
 	if changed {
 		s.reports.bump()
+	}
+	if placed {
+		s.desired.bump()
 	}
 	if persist {
 		facts, _ := json.Marshal(hb.Facts)

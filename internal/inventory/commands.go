@@ -368,7 +368,7 @@ func (s *Service) roleOp(ctx context.Context, r store.RoleRow, op string) error 
 	if cur.Desired == RoleStarted && s.roleStatus(cur, nil).State == StateStarted {
 		return nil
 	}
-	if spec, err := s.renderRole(ctx, s.db.Read(), cur); err != nil {
+	if spec, err := s.roleSpec(ctx, cur.Name); err != nil {
 		return fmt.Errorf("cannot start: %w", err)
 	} else if spec.Launch.Runtime != agentapi.RuntimeExec {
 		if f, ok := s.hostFacts(r.HostID); ok && f.Runtimes[spec.Launch.Runtime] == "" {

@@ -1,7 +1,6 @@
 package inventory_test
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -50,6 +49,7 @@ func TestUpdateConfig(t *testing.T) {
 		parts  []string    // of the message
 		// service and group are the set values after the update.
 		service, group map[string]string
+		onGroup        bool // the update is of the group
 	}{
 		{name: "set int", update: service(set("dfs_replication", "2")),
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{}},
@@ -87,30 +87,30 @@ func TestUpdateConfig(t *testing.T) {
 		{name: "null resets", update: service(reset("dfs_permissions"), reset("dfs_block_size")),
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{}},
 
-		{name: "group path list", update: group(set("dfs_data_dir_list", "/d1, d2"), set("process_auto_restart", "True")),
+		{onGroup: true, name: "group path list", update: group(set("dfs_data_dir_list", "/d1, d2"), set("process_auto_restart", "True")),
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group empty path list", update: group(set("dfs_data_dir_list", " , ")),
+		{onGroup: true, name: "group empty path list", update: group(set("dfs_data_dir_list", " , ")),
 			kind: apperr.Invalid, parts: []string{"'dfs_data_dir_list'", "the list of paths is empty"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group path with ..", update: group(set("dfs_data_dir_list", "/d1,/d2/../etc")),
+		{onGroup: true, name: "group path with ..", update: group(set("dfs_data_dir_list", "/d1,/d2/../etc")),
 			kind: apperr.Invalid, parts: []string{"'dfs_data_dir_list'", "'..'"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group port out of range", update: group(set("dfs_datanode_port", "70000")),
+		{onGroup: true, name: "group port out of range", update: group(set("dfs_datanode_port", "70000")),
 			kind: apperr.Invalid, parts: []string{"'dfs_datanode_port'", "70000 is above the maximum 65535"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group port zero", update: group(set("dfs_datanode_port", "0")),
+		{onGroup: true, name: "group port zero", update: group(set("dfs_datanode_port", "0")),
 			kind: apperr.Invalid, parts: []string{"'dfs_datanode_port'", "0 is below the minimum 1"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group service parameter", update: group(set("dfs_replication", "1")),
+		{onGroup: true, name: "group service parameter", update: group(set("dfs_replication", "1")),
 			kind: apperr.Invalid, parts: []string{"unknown configuration parameter 'dfs_replication' for role type DATANODE"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group batch with a bad value changes nothing", update: group(reset("dfs_data_dir_list"), set("datanode_java_heapsize", "64")),
+		{onGroup: true, name: "group batch with a bad value changes nothing", update: group(reset("dfs_data_dir_list"), set("datanode_java_heapsize", "64")),
 			kind: apperr.Invalid, parts: []string{"'datanode_java_heapsize'", "64 is below the minimum 67108864"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group reset", update: group(reset("dfs_data_dir_list"), reset("never_set_but_unknown")),
+		{onGroup: true, name: "group batch with an unknown parameter changes nothing", update: group(reset("dfs_data_dir_list"), reset("never_set_but_unknown")),
 			kind: apperr.Invalid, parts: []string{"unknown configuration parameter 'never_set_but_unknown'"},
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{"dfs_data_dir_list": "/d1,d2", "process_auto_restart": "true"}},
-		{name: "group reset all", update: group(reset("dfs_data_dir_list"), reset("process_auto_restart")),
+		{onGroup: true, name: "group reset all", update: group(reset("dfs_data_dir_list"), reset("process_auto_restart")),
 			service: map[string]string{"dfs_replication": "2"}, group: map[string]string{}},
 	}
 	for _, tc := range tests {
@@ -138,7 +138,7 @@ func TestUpdateConfig(t *testing.T) {
 			if tc.parts == nil {
 				// The answer is the resulting configuration.
 				want := tc.service
-				if strings.Contains(tc.name, "group") {
+				if tc.onGroup {
 					want = tc.group
 				}
 				if diff := cmp.Diff(want, setValues(items)); diff != "" {

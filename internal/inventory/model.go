@@ -163,10 +163,10 @@ func (s *Service) DeleteCluster(ctx context.Context, name string) (Cluster, erro
 // forget drops what is remembered of deleted roles, so that a new role of
 // the same name starts afresh.
 func (s *Service) forget(roles []store.RoleRow) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	for _, r := range roles {
-		delete(s.lastGood, r.Cluster+"/"+r.Name)
+		delete(s.lastGood, r.Name)
 	}
 }
 

@@ -39,8 +39,11 @@ type Service struct {
 	mu      sync.Mutex
 	live    map[string]*liveHost // host id -> what its agent last said
 	secrets map[string][]byte    // host id -> secret hash, a cache
-	cache   map[string]desiredCache
-	// lastGood is the last spec each role rendered to ("cluster/role").
+
+	// snapMu serialises snapshot builds; snap is the latest, lastGood the
+	// last spec each role rendered to (both guarded by snapMu).
+	snapMu   sync.Mutex
+	snap     *snapshot
 	lastGood map[string]agentapi.RoleSpec
 
 	cmds commandEngine
@@ -64,7 +67,7 @@ func New(db *store.DB, catalog *servicetype.Catalog, cfg Config) *Service {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{db: db, catalog: catalog, cfg: cfg, log: cfg.Logger,
-		live: map[string]*liveHost{}, secrets: map[string][]byte{}, cache: map[string]desiredCache{},
+		live: map[string]*liveHost{}, secrets: map[string][]byte{},
 		lastGood: map[string]agentapi.RoleSpec{}}
 	s.desired.init()
 	s.reports.init()

@@ -169,11 +169,11 @@ type RoleView struct {
 
 // RoleViews returns the status of roles.
 func (s *Service) RoleViews(ctx context.Context, roles []store.RoleRow) []RoleView {
-	q := s.db.Read()
+	snap, _ := s.snapshot(ctx) // without one, nothing is known stale
 	out := make([]RoleView, 0, len(roles))
 	for _, r := range roles {
 		var spec *agentapi.RoleSpec
-		if sp, err := s.renderRole(ctx, q, r); err == nil {
+		if sp, ok := snap.spec(r.Name); ok {
 			spec = &sp
 		}
 		out = append(out, RoleView{RoleRow: r, RoleStatus: s.roleStatus(r, spec)})

@@ -89,6 +89,7 @@ func (c cmClient) commandResult(cmd map[string]any, timeout time.Duration) error
 
 // cmCluster is the three-host cluster of TestClusterManagerHDFSAndSpark.
 type cmCluster struct {
+	t      *testing.T // of the step running
 	cm     cmClient
 	agents []*agentProc
 	hosts  []string // host ids of 127.0.1.1..3
@@ -156,24 +157,25 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 
 	steps := []struct {
 		name string
-		fn   func(*testing.T, *cmCluster)
+		fn   func(*cmCluster)
 	}{
-		{"build and start", cmBuildAndStart},
-		{"hdfs and spark", cmHDFSAndSpark},
-		{"restart with wait", cmRestart},
-		{"config staleness", cmConfigStaleness},
-		{"auto restart", cmAutoRestart},
-		{"agent killed", cmAgentKilled},
-		{"cm_api walkthrough", cmWalkthrough},
+		{"build and start", (*cmCluster).buildAndStart},
+		{"hdfs and spark", (*cmCluster).hdfsAndSpark},
+		{"restart with wait", (*cmCluster).restart},
+		{"config staleness", (*cmCluster).configStaleness},
+		{"auto restart", (*cmCluster).autoRestart},
+		{"agent killed", (*cmCluster).agentKilled},
+		{"cm_api walkthrough", (*cmCluster).walkthrough},
 	}
 	for _, s := range steps {
-		if !t.Run(s.name, func(t *testing.T) { c.cm.t = t; s.fn(t, c) }) {
+		if !t.Run(s.name, func(t *testing.T) { c.t, c.cm.t = t, t; s.fn(c) }) {
 			return
 		}
 	}
 }
 
-func cmBuildAndStart(t *testing.T, c *cmCluster) {
+func (c *cmCluster) buildAndStart() {
+	t := c.t
 	cm := c.cm
 	h1, h2, h3 := c.hosts[0], c.hosts[1], c.hosts[2]
 	cm.must("POST", "/api/v19/clusters", map[string]any{"items": []any{map[string]any{"name": "Cluster 1", "fullVersion": "5.16.2"}}})
@@ -216,7 +218,8 @@ func (c *cmCluster) waitGood(t *testing.T, timeout time.Duration) {
 	}
 }
 
-func cmHDFSAndSpark(t *testing.T, c *cmCluster) {
+func (c *cmCluster) hdfsAndSpark() {
+	t := c.t
 	// Write a file into HDFS and read it back with Hadoop's own shell.
 	conf := t.TempDir()
 	if err := hadooprt.WriteSiteXML(filepath.Join(conf, "core-site.xml"), map[string]string{"fs.defaultFS": "hdfs://127.0.1.1:8020"}); err != nil {
@@ -267,9 +270,10 @@ s.stop()
 	}
 }
 
-// cmRestart restarts HDFS and waits for the command: every role runs in a
+// restart restarts HDFS and waits for the command: every role runs in a
 // new process, and the service is GOOD again.
-func cmRestart(t *testing.T, c *cmCluster) {
+func (c *cmCluster) restart() {
+	t := c.t
 	dn := c.agents[1].spec.DataDir
 	before := rolePid(dn, "HDFS-1-DATANODE-2")
 	if before == 0 {
@@ -286,10 +290,11 @@ func cmRestart(t *testing.T, c *cmCluster) {
 	c.waitGood(t, time.Minute)
 }
 
-// cmConfigStaleness changes dfs_replication: the running roles are stale
+// configStaleness changes dfs_replication: the running roles are stale
 // until a restart writes the new value into hdfs-site.xml; a reset brings
 // the default back.
-func cmConfigStaleness(t *testing.T, c *cmCluster) {
+func (c *cmCluster) configStaleness() {
+	t := c.t
 	cm := c.cm
 	site := filepath.Join(c.agents[1].spec.DataDir, "roles", "HDFS-1-DATANODE-2", "conf", "hdfs-site.xml")
 	replication := func() string {
@@ -357,10 +362,11 @@ func cmConfigStaleness(t *testing.T, c *cmCluster) {
 	c.waitGood(t, time.Minute)
 }
 
-// cmAutoRestart sets process_auto_restart on the DataNodes' group and
+// autoRestart sets process_auto_restart on the DataNodes' group and
 // kills a DataNode with SIGKILL: its agent starts it again and the health
 // recovers.
-func cmAutoRestart(t *testing.T, c *cmCluster) {
+func (c *cmCluster) autoRestart() {
+	t := c.t
 	cm := c.cm
 	cm.must("PUT", cmPath+"/services/HDFS-1/roleConfigGroups/HDFS-1-DATANODE-BASE/config",
 		map[string]any{"items": []any{map[string]any{"name": "process_auto_restart", "value": "true"}}})
@@ -391,10 +397,11 @@ func cmAutoRestart(t *testing.T, c *cmCluster) {
 		map[string]any{"items": []any{map[string]any{"name": "process_auto_restart", "value": nil}}})
 }
 
-// cmAgentKilled kills h3's agent with SIGKILL: the host goes BAD within
+// agentKilled kills h3's agent with SIGKILL: the host goes BAD within
 // the TTL and its roles UNKNOWN; an agent started again re-attaches to the
 // roles, which keep their processes.
-func cmAgentKilled(t *testing.T, c *cmCluster) {
+func (c *cmCluster) agentKilled() {
+	t := c.t
 	cm := c.cm
 	a := c.agents[2]
 	dn := rolePid(a.spec.DataDir, "HDFS-1-DATANODE-3")
@@ -424,9 +431,10 @@ func cmAgentKilled(t *testing.T, c *cmCluster) {
 	}
 }
 
-// cmWalkthrough runs the cm_api client's walkthrough (Python 2.7, cm-api
+// walkthrough runs the cm_api client's walkthrough (Python 2.7, cm-api
 // 19.2.2 from PyPI) against the cluster.
-func cmWalkthrough(t *testing.T, c *cmCluster) {
+func (c *cmCluster) walkthrough() {
+	t := c.t
 	root := servertest.ModuleRoot()
 	py2, err := os.ReadFile(filepath.Join(root, "build", "py2", ".python"))
 	if err != nil {

@@ -169,42 +169,83 @@ func parseTemplate(s string) (*template.Template, error) {
 	return template.New("").Option("missingkey=error").Parse(s)
 }
 
-func render(s string, d tmplData) (string, error) {
-	t, err := parseTemplate(s)
-	if err != nil {
-		return "", err
+// render executes a template of the descriptor, parsed once.
+func (t *ServiceType) render(s string, d tmplData) (string, error) {
+	var tm *template.Template
+	if v, ok := t.tmpls.Load(s); ok {
+		tm = v.(*template.Template)
+	} else {
+		var err error
+		if tm, err = parseTemplate(s); err != nil {
+			return "", err
+		}
+		t.tmpls.Store(s, tm)
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
+	if err := tm.Execute(&b, d); err != nil {
 		return "", err
 	}
 	return b.String(), nil
 }
 
-// Render builds a role's desired state, less what the inventory decides
-// (Run, StartSeq, AutoRestart comes from the configuration too).
-func (t *ServiceType) Render(in RenderInput) (agentapi.RoleSpec, error) {
-	rt, ok := t.roles[in.Role.Type]
-	if !ok {
-		return agentapi.RoleSpec{}, fmt.Errorf("service type %s has no role type %s", t.Name, in.Role.Type)
-	}
+// peers computes what every role of the service shares: each peer's
+// effective configuration, by role type.
+func (t *ServiceType) peers(in RenderInput) tmplData {
 	d := tmplData{Cluster: in.Cluster, ClusterID: in.ClusterID, Service: in.Service, byType: map[string][]Peer{}}
 	for _, p := range in.Peers {
-		prt := t.roles[p.Type]
 		d.byType[p.Type] = append(d.byType[p.Type], Peer{Name: p.Name, Type: p.Type, Host: p.Host,
-			Cfg: t.Effective(prt, in.ServiceConfig, p.Config, p.Host.DataDir)})
+			Cfg: t.Effective(t.roles[p.Type], in.ServiceConfig, p.Config, p.Host.DataDir)})
 	}
 	for _, ps := range d.byType {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
 	}
-	d.Cfg = t.Effective(rt, in.ServiceConfig, in.Role.Config, in.Role.Host.DataDir)
-	d.Self = Peer{Name: in.Role.Name, Type: in.Role.Type, Host: in.Role.Host, Cfg: d.Cfg}
+	return d
+}
+
+// Render builds a role's desired state, less what the inventory decides
+// (Run, StartSeq).
+func (t *ServiceType) Render(in RenderInput) (agentapi.RoleSpec, error) {
+	return t.renderRole(t.peers(in), in.ServiceConfig, in.Role)
+}
+
+// RenderAll renders every role of in.Peers (in.Role is not used), sharing
+// the work they have in common; errs holds the error of each role that
+// could not be rendered, by name.
+func (t *ServiceType) RenderAll(in RenderInput) (specs map[string]agentapi.RoleSpec, errs map[string]error) {
+	d := t.peers(in)
+	specs, errs = map[string]agentapi.RoleSpec{}, map[string]error{}
+	for _, p := range in.Peers {
+		spec, err := t.renderRole(d, in.ServiceConfig, p)
+		if err != nil {
+			errs[p.Name] = err
+			continue
+		}
+		specs[p.Name] = spec
+	}
+	return specs, errs
+}
+
+func (t *ServiceType) renderRole(d tmplData, serviceConfig map[string]string, role RoleInstance) (agentapi.RoleSpec, error) {
+	rt, ok := t.roles[role.Type]
+	if !ok {
+		return agentapi.RoleSpec{}, fmt.Errorf("service type %s has no role type %s", t.Name, role.Type)
+	}
+	d.Cfg = nil
+	for _, p := range d.byType[role.Type] {
+		if p.Name == role.Name {
+			d.Cfg = p.Cfg
+		}
+	}
+	if d.Cfg == nil { // not among the peers
+		d.Cfg = t.Effective(rt, serviceConfig, role.Config, role.Host.DataDir)
+	}
+	d.Self = Peer{Name: role.Name, Type: role.Type, Host: role.Host, Cfg: d.Cfg}
 
 	var firstErr error
 	r := func(s string) string {
-		out, err := render(s, d)
+		out, err := t.render(s, d)
 		if err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("render %s of %s: %w", rt.Name, in.Role.Name, err)
+			firstErr = fmt.Errorf("render %s of %s: %w", rt.Name, role.Name, err)
 		}
 		return out
 	}
@@ -216,7 +257,7 @@ func (t *ServiceType) Render(in RenderInput) (agentapi.RoleSpec, error) {
 		return out
 	}
 	spec := agentapi.RoleSpec{
-		Name: in.Role.Name, Type: rt.Name, Service: in.Service,
+		Name: role.Name, Type: rt.Name, Service: d.Service,
 		AutoRestart: d.Cfg[AutoRestartParam] == "true",
 		StopTimeout: agentapi.Duration(rt.StopTimeout),
 		Launch: agentapi.Launch{

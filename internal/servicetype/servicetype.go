@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -51,6 +52,8 @@ type ServiceType struct {
 
 	params map[string]*Param
 	roles  map[string]*RoleType
+	// tmpls caches the parsed templates of the descriptor, by source.
+	tmpls sync.Map // string -> *template.Template
 }
 
 // RoleType is one kind of role of a service type, such as NAMENODE.

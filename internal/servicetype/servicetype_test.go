@@ -2,6 +2,7 @@ package servicetype
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -226,5 +227,34 @@ func TestDataNodePortsPerMachine(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// RenderAll gives every role the spec Render gives it alone.
+func TestRenderAllMatchesRender(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	in := hdfsTopology()
+	in.Peers = append(in.Peers, RoleInstance{Name: "HDFS-1-DATANODE-2", Type: "DATANODE",
+		Host: Host{ID: "h3", Address: "127.0.1.3", DataDir: "/data/h3", Machine: "m"}})
+	specs, errs := hdfs.RenderAll(in)
+	if len(errs) != 0 || len(specs) != len(in.Peers) {
+		t.Fatalf("specs %d, errs %v", len(specs), errs)
+	}
+	for _, p := range in.Peers {
+		in.Role = p
+		one, err := hdfs.Render(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(one, specs[p.Name]) {
+			t.Errorf("%s: Render and RenderAll differ:\n%+v\n%+v", p.Name, one, specs[p.Name])
+		}
+	}
+	// A role that cannot render is reported by name; the others render.
+	in.Peers = in.Peers[1:] // no NameNode: the DataNodes' files need one
+	specs, errs = hdfs.RenderAll(in)
+	if len(specs) != 0 || errs["HDFS-1-DATANODE-1"] == nil || !strings.Contains(errs["HDFS-1-DATANODE-1"].Error(), "no NAMENODE") {
+		t.Errorf("without a NameNode: specs %v, errs %v", specs, errs)
 	}
 }
