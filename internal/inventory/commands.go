@@ -301,19 +301,15 @@ func (s *Service) serviceOp(ctx context.Context, parent int64, cluster, service,
 	return start()
 }
 
-// roleOps does op on roles at once and waits for all of them.
+// roleOps does op on roles at once, each in a child command of parent,
+// and waits for all of them.
 func (s *Service) roleOps(ctx context.Context, parent int64, roles []store.RoleRow, op string) error {
 	errs := make([]error, len(roles))
 	var wg sync.WaitGroup
 	for i, r := range roles {
 		wg.Go(func() {
-			do := func() error { return s.roleOp(ctx, r, op) }
-			if parent == 0 {
-				errs[i] = do()
-				return
-			}
 			errs[i] = s.child(ctx, parent, store.CommandRow{Name: opNames[op], Cluster: r.Cluster, Service: r.Service, Role: r.Name, HostID: r.HostID},
-				func(int64) error { return do() })
+				func(int64) error { return s.roleOp(ctx, r, op) })
 		})
 	}
 	wg.Wait()
