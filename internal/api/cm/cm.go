@@ -152,6 +152,40 @@ func (a *API) writer(next http.HandlerFunc) http.HandlerFunc {
 
 func (a *API) ok(w http.ResponseWriter, v any) { httpjson.Write(w, http.StatusOK, v) }
 
+// reply returns a function that answers with v, or with err in the CM
+// error shape: a.reply(w, r)(wire(...)).
+func (a *API) reply(w http.ResponseWriter, r *http.Request) func(v any, err error) {
+	return func(v any, err error) {
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		a.ok(w, v)
+	}
+}
+
+// items maps domain values to a CM list.
+func items[S, T any](in []S, wire func(S) T) list[T] {
+	out := list[T]{Items: make([]T, 0, len(in))}
+	for _, v := range in {
+		out.Items = append(out.Items, wire(v))
+	}
+	return out
+}
+
+// tryItems maps domain values to a CM list; the first error ends it.
+func tryItems[S, T any](in []S, wire func(S) (T, error)) (list[T], error) {
+	out := list[T]{Items: make([]T, 0, len(in))}
+	for _, v := range in {
+		t, err := wire(v)
+		if err != nil {
+			return list[T]{}, err
+		}
+		out.Items = append(out.Items, t)
+	}
+	return out, nil
+}
+
 func (a *API) echo(w http.ResponseWriter, r *http.Request) {
 	msg := r.URL.Query().Get("message")
 	if !r.URL.Query().Has("message") {
@@ -201,11 +235,7 @@ func (a *API) listUsers(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiUser]{Items: []apiUser{}}
-	for _, u := range users {
-		out.Items = append(out.Items, wireUser(u))
-	}
-	a.ok(w, out)
+	a.ok(w, items(users, wireUser))
 }
 
 func (a *API) getUser(w http.ResponseWriter, r *http.Request) {
@@ -299,11 +329,7 @@ func (a *API) listHosts(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiHost]{Items: []apiHost{}}
-	for _, h := range hosts {
-		out.Items = append(out.Items, a.wireHost(r, h))
-	}
-	a.ok(w, out)
+	a.ok(w, items(hosts, func(h inventory.HostInfo) apiHost { return a.wireHost(r, h) }))
 }
 
 func (a *API) getHost(w http.ResponseWriter, r *http.Request) {
@@ -330,11 +356,7 @@ func (a *API) createHosts(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiHost]{Items: []apiHost{}}
-	for _, h := range created {
-		out.Items = append(out.Items, a.wireHost(r, h))
-	}
-	a.ok(w, out)
+	a.ok(w, items(created, func(h inventory.HostInfo) apiHost { return a.wireHost(r, h) }))
 }
 
 func (a *API) deleteHost(w http.ResponseWriter, r *http.Request) {
@@ -364,11 +386,7 @@ func (a *API) listClusters(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiCluster]{Items: []apiCluster{}}
-	for _, c := range cs {
-		out.Items = append(out.Items, a.wireCluster(r, c))
-	}
-	a.ok(w, out)
+	a.ok(w, items(cs, func(c inventory.Cluster) apiCluster { return a.wireCluster(r, c) }))
 }
 
 func (a *API) getCluster(w http.ResponseWriter, r *http.Request) {
@@ -395,11 +413,7 @@ func (a *API) createClusters(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiCluster]{Items: []apiCluster{}}
-	for _, c := range created {
-		out.Items = append(out.Items, a.wireCluster(r, c))
-	}
-	a.ok(w, out)
+	a.ok(w, items(created, func(c inventory.Cluster) apiCluster { return a.wireCluster(r, c) }))
 }
 
 func (a *API) deleteCluster(w http.ResponseWriter, r *http.Request) {
@@ -417,11 +431,7 @@ func (a *API) listClusterHosts(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[hostRef]{Items: []hostRef{}}
-	for _, h := range hosts {
-		out.Items = append(out.Items, hostRef{h.ID})
-	}
-	a.ok(w, out)
+	a.ok(w, items(hosts, func(h inventory.HostInfo) hostRef { return hostRef{h.ID} }))
 }
 
 func (a *API) addClusterHosts(w http.ResponseWriter, r *http.Request) {
@@ -486,16 +496,7 @@ func (a *API) listServices(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiService]{Items: []apiService{}}
-	for _, s := range ss {
-		ws, err := a.wireService(r, s)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, ws)
-	}
-	a.ok(w, out)
+	a.reply(w, r)(tryItems(ss, func(s store.ServiceRow) (apiService, error) { return a.wireService(r, s) }))
 }
 
 func (a *API) getService(w http.ResponseWriter, r *http.Request) {
@@ -504,12 +505,7 @@ func (a *API) getService(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	ws, err := a.wireService(r, s)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	a.ok(w, ws)
+	a.reply(w, r)(a.wireService(r, s))
 }
 
 func (a *API) createServices(w http.ResponseWriter, r *http.Request) {
@@ -527,16 +523,7 @@ func (a *API) createServices(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiService]{Items: []apiService{}}
-	for _, s := range created {
-		ws, err := a.wireService(r, s)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, ws)
-	}
-	a.ok(w, out)
+	a.reply(w, r)(tryItems(created, func(s store.ServiceRow) (apiService, error) { return a.wireService(r, s) }))
 }
 
 func (a *API) deleteService(w http.ResponseWriter, r *http.Request) {
@@ -594,11 +581,7 @@ func (a *API) listRoles(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiRole]{Items: []apiRole{}}
-	for _, v := range a.inv.RoleViews(r.Context(), roles) {
-		out.Items = append(out.Items, a.wireRole(r, v))
-	}
-	a.ok(w, out)
+	a.ok(w, items(a.inv.RoleViews(r.Context(), roles), func(v inventory.RoleView) apiRole { return a.wireRole(r, v) }))
 }
 
 func (a *API) getRole(w http.ResponseWriter, r *http.Request) {
@@ -629,11 +612,7 @@ func (a *API) createRoles(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiRole]{Items: []apiRole{}}
-	for _, v := range a.inv.RoleViews(r.Context(), rows) {
-		out.Items = append(out.Items, a.wireRole(r, v))
-	}
-	a.ok(w, out)
+	a.ok(w, items(a.inv.RoleViews(r.Context(), rows), func(v inventory.RoleView) apiRole { return a.wireRole(r, v) }))
 }
 
 func (a *API) deleteRole(w http.ResponseWriter, r *http.Request) {
@@ -771,28 +750,16 @@ func (a *API) listGroups(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	out := list[apiGroup]{Items: []apiGroup{}}
-	for _, g := range groups {
-		wg, err := a.wireGroup(r, g)
-		if err != nil {
-			a.writeError(w, r, err)
-			return
-		}
-		out.Items = append(out.Items, wg)
-	}
-	a.ok(w, out)
+	a.reply(w, r)(tryItems(groups, func(g store.GroupRow) (apiGroup, error) { return a.wireGroup(r, g) }))
 }
 
 func (a *API) getGroup(w http.ResponseWriter, r *http.Request) {
 	g, err := a.inv.GetGroup(r.Context(), r.PathValue("cluster"), r.PathValue("service"), r.PathValue("group"))
-	if err == nil {
-		var wg apiGroup
-		if wg, err = a.wireGroup(r, g); err == nil {
-			a.ok(w, wg)
-			return
-		}
+	if err != nil {
+		a.writeError(w, r, err)
+		return
 	}
-	a.writeError(w, r, err)
+	a.reply(w, r)(a.wireGroup(r, g))
 }
 
 func (a *API) getGroupConfig(w http.ResponseWriter, r *http.Request) {
