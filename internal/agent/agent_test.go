@@ -858,3 +858,40 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// A refresh rewrites the refreshable file of the running role and runs the
+// refresh command, without a restart; a failed refresh is reported and not
+// retried for the same hash.
+func TestRefresh(t *testing.T) {
+	t.Parallel()
+	fs := newFakeServer(t)
+	_, dataDir := startAgent(t, fs)
+	conf := filepath.Join(dataDir, "roles", "r1", "conf")
+	spec := shRole("r1", "exec sleep 1000")
+	spec.Files = []agentapi.File{{Path: "app.conf", Content: "a"}, {Path: "exclude", Content: "one"}}
+	spec.Refresh = &agentapi.Refresh{Files: []string{"exclude"}, Command: []string{"/bin/sh", "-c", "cat ../conf/exclude >> ../refreshed"}, Hash: "h1"}
+	fs.setDesired(spec)
+	first := fs.waitState(t, "r1", agentapi.StateRunning)
+	if first.RefreshHash != "h1" {
+		t.Fatalf("after the start: refresh hash %q, want h1", first.RefreshHash)
+	}
+	spec.Files[1].Content, spec.Refresh.Hash = "two", "h2"
+	fs.setDesired(spec)
+	st := fs.waitRole(t, "r1", "the refresh", func(rs agentapi.RoleStatus) bool { return rs.RefreshHash == "h2" })
+	if st.Pid != first.Pid {
+		t.Errorf("pid %d before the refresh, %d after: restarted", first.Pid, st.Pid)
+	}
+	if got := readFile(filepath.Join(conf, "exclude")); got != "two" {
+		t.Errorf("exclude = %q", got)
+	}
+	if got := readFile(filepath.Join(dataDir, "roles", "r1", "refreshed")); got != "two" {
+		t.Errorf("the refresh command saw %q", got)
+	}
+	spec.Files[1].Content, spec.Refresh.Hash = "three", "h3"
+	spec.Refresh.Command = []string{"/bin/sh", "-c", "echo refresh-broke; exit 3"}
+	fs.setDesired(spec)
+	st = fs.waitRole(t, "r1", "the failed refresh", func(rs agentapi.RoleStatus) bool { return strings.HasPrefix(rs.Message, "refresh failed") })
+	if st.RefreshHash != "h2" || !strings.Contains(st.Message, "refresh-broke") || st.Pid != first.Pid {
+		t.Errorf("after a failed refresh: %+v", st)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/herdhq/herd/internal/agentapi"
+	"github.com/herdhq/herd/internal/fileutil"
 	"github.com/herdhq/herd/internal/runner"
 )
 
@@ -147,9 +148,7 @@ func (a *Agent) resolve(p string) string {
 	return filepath.Join(a.cfg.DataDir, p)
 }
 
-// runInit runs the role's init step unless what it creates exists. Its
-// output goes to the role's stderr.log; a failure's message ends with the
-// output's tail.
+// runInit runs the role's init step unless what it creates exists.
 func (s *supervisor) runInit(ctx context.Context, rts runtimes, spec agentapi.RoleSpec) error {
 	in := spec.Init
 	creates := ""
@@ -159,14 +158,30 @@ func (s *supervisor) runInit(ctx context.Context, rts runtimes, spec agentapi.Ro
 			return nil
 		}
 	}
-	argv, env, err := s.command(rts, spec.Launch, in.MainClass, in.Args, in.Command)
-	if err != nil {
-		return fmt.Errorf("init: %w", err)
+	s.log.Info("running the role's init step", "creates", creates)
+	if err := s.runStep(ctx, rts, spec, "init", in.MainClass, in.Args, in.Command); err != nil {
+		return err
 	}
-	s.note("init (creates %s): %s", creates, strings.Join(argv, " "))
+	if creates != "" {
+		if _, err := os.Stat(creates); err != nil {
+			s.log.Warn("the init step succeeded but did not create what it should; it will run again before the next start", "creates", creates)
+		}
+	}
+	return nil
+}
+
+// runStep runs a short command of the role's runtime (init, refresh) to
+// its end. Its output goes to the role's stderr.log; a failure's message
+// ends with the output's tail.
+func (s *supervisor) runStep(ctx context.Context, rts runtimes, spec agentapi.RoleSpec, what, mainClass string, args, command []string) error {
+	argv, env, err := s.command(rts, spec.Launch, mainClass, args, command)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	s.note("%s: %s", what, strings.Join(argv, " "))
 	f, err := os.OpenFile(filepath.Join(s.logsDir, stderrLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("init: open log: %w", err)
+		return fmt.Errorf("%s: open log: %w", what, err)
 	}
 	defer f.Close()
 	tail := &tailBuffer{max: 2048}
@@ -178,23 +193,57 @@ func (s *supervisor) runInit(ctx context.Context, rts runtimes, spec agentapi.Ro
 	cmd.SysProcAttr = initSysProcAttr()
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
-	s.log.Info("running the role's init step", "creates", creates)
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		msg := fmt.Sprintf("init failed: %v", err)
+		msg := fmt.Sprintf("%s failed: %v", what, err)
 		if t := tail.lastLines(10); t != "" {
 			msg += "; its output ends with:\n" + t
 		}
 		return errors.New(msg)
 	}
-	if creates != "" {
-		if _, err := os.Stat(creates); err != nil {
-			s.log.Warn("the init step succeeded but did not create what it should; it will run again before the next start", "creates", creates)
-		}
-	}
 	return nil
+}
+
+// refresh rewrites the refreshable files of the running role and runs its
+// refresh command, within a minute.
+func (s *supervisor) refresh(ctx context.Context, spec agentapi.RoleSpec) {
+	r := spec.Refresh
+	err := func() error {
+		byPath := map[string]agentapi.File{}
+		for _, f := range spec.Files {
+			byPath[f.Path] = f
+		}
+		for _, p := range r.Files {
+			f, ok := byPath[p]
+			if !ok {
+				return fmt.Errorf("refresh: file %s is not among the role's files", p)
+			}
+			rel, err := confPath(p)
+			if err != nil {
+				return fmt.Errorf("refresh: %w", err)
+			}
+			mode := os.FileMode(f.Mode).Perm()
+			if mode == 0 {
+				mode = 0o644
+			}
+			if err := fileutil.WriteFileAtomic(filepath.Join(s.confDir, rel), []byte(f.Content), mode); err != nil {
+				return fmt.Errorf("refresh: %w", err)
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		return s.runStep(rctx, s.a.runtimes(), spec, "refresh", r.MainClass, r.Args, r.Command)
+	}()
+	if err != nil {
+		s.refreshFailed, s.msg = r.Hash, err.Error()
+		s.log.Error("refresh failed", "err", err)
+		return
+	}
+	s.st.RefreshHash, s.refreshFailed = r.Hash, ""
+	s.saveState()
+	s.log.Info("refreshed", "files", r.Files)
 }
 
 // tailBuffer keeps the last max bytes written to it.

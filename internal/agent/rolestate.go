@@ -23,8 +23,10 @@ type roleState struct {
 	StartSeq int64 `json:"startSeq"`
 	Started  bool  `json:"started"`
 	// ConfigHash is the ConfigHash of the spec the process was started with.
-	ConfigHash string    `json:"configHash,omitempty"`
-	StartedAt  time.Time `json:"startedAt,omitzero"`
+	ConfigHash string `json:"configHash,omitempty"`
+	// RefreshHash is the Refresh.Hash the process has applied.
+	RefreshHash string    `json:"refreshHash,omitempty"`
+	StartedAt   time.Time `json:"startedAt,omitzero"`
 	// Restarts counts automatic restarts since the last ordered start.
 	Restarts int `json:"restarts"`
 	// Stopped says that the agent stopped the process on purpose (so its

@@ -78,13 +78,16 @@ type supervisor struct {
 	retry     *time.Timer // the pending automatic restart
 	retryDue  bool
 	probeStop context.CancelFunc
+	// refreshFailed is the Refresh.Hash whose refresh failed; it is not
+	// tried again until the spec changes it.
+	refreshFailed string
 }
 
 func newSupervisor(a *Agent, name string, prev *supervisor) *supervisor {
 	dir := filepath.Join(a.rolesDir, name)
 	return &supervisor{
 		a: a, name: name, dir: dir, prev: prev,
-		confDir: filepath.Join(dir, confDirName),
+		confDir: agentapi.ConfDir(filepath.Dir(a.rolesDir), name),
 		runDir:  filepath.Join(dir, runDirName),
 		logsDir: filepath.Join(dir, logsDirName),
 		log:     a.log.With("role", name),
@@ -265,6 +268,9 @@ func (s *supervisor) reconcile(ctx context.Context) bool {
 			// starts again once it has ended.
 			s.log.Info("restart ordered", "start_seq", spec.StartSeq)
 			s.ensureStopping()
+		case spec.Refresh != nil && spec.Refresh.Hash != s.st.RefreshHash && spec.Refresh.Hash != s.refreshFailed &&
+			s.state == agentapi.StateRunning && !s.stopping:
+			s.refresh(ctx, *spec)
 		}
 		return false
 	}
@@ -298,7 +304,10 @@ func (s *supervisor) start(ctx context.Context, spec agentapi.RoleSpec, ordered 
 		s.st.Restarts++
 	}
 	s.st.Started, s.st.Stopped = true, false
-	s.st.ConfigHash = spec.ConfigHash
+	s.st.ConfigHash, s.st.RefreshHash = spec.ConfigHash, ""
+	if spec.Refresh != nil { // the files are written anew for the start
+		s.st.RefreshHash = spec.Refresh.Hash
+	}
 	s.st.StartedAt = s.a.now()
 	s.exit, s.msg, s.outcome = nil, "", outcomeNone
 	s.state = agentapi.StateStarting
@@ -465,7 +474,7 @@ func (s *supervisor) cleanup() {
 func (s *supervisor) publish() {
 	st := agentapi.RoleStatus{
 		Name: s.name, State: s.state, StartSeq: s.st.StartSeq, ConfigHash: s.st.ConfigHash,
-		Message: s.msg, Restarts: s.st.Restarts,
+		Message: s.msg, Restarts: s.st.Restarts, RefreshHash: s.st.RefreshHash,
 	}
 	if s.st.Started {
 		st.StartedAt = s.st.StartedAt

@@ -1,6 +1,9 @@
 package agentapi
 
-import "time"
+import (
+	"path/filepath"
+	"time"
+)
 
 // Paths served by the server.
 const (
@@ -93,17 +96,37 @@ type RoleSpec struct {
 	// StartSeq increases.
 	StartSeq    int64  `json:"startSeq"`
 	AutoRestart bool   `json:"autoRestart"`
-	ConfigHash  string `json:"configHash"` // hash of Files and Launch
+	ConfigHash  string `json:"configHash"` // hash of Files (but Refresh.Files) and Launch
 	// Files are written under the role's configuration directory (relative
 	// paths, no ".."), replacing the directory's contents, before each
-	// start. Files of a running role are not touched until it restarts.
+	// start. Files of a running role are not touched until it restarts,
+	// but for those of Refresh.
 	Files  []File `json:"files"`
 	Launch Launch `json:"launch"`
 	// Init, when set, runs before a start if Init.Creates does not exist.
-	Init        *Init    `json:"init,omitempty"`
+	Init *Init `json:"init,omitempty"`
+	// Refresh, when set, applies changes of some files to the running
+	// process without a restart (a NameNode's exclude file, say).
+	Refresh     *Refresh `json:"refresh,omitempty"`
 	StopTimeout Duration `json:"stopTimeout"`
 	// Probes are checked while the process runs, every heartbeat interval.
 	Probes []Probe `json:"probes,omitempty"`
+}
+
+// ConfDir is where the agent with data directory dataDir writes the files
+// of a role: descriptors may name them by absolute path.
+func ConfDir(dataDir, role string) string { return filepath.Join(dataDir, "roles", role, "conf") }
+
+// Refresh is how a running role takes changed files: when Hash differs
+// from the one the agent last applied, it rewrites Files (paths of
+// RoleSpec.Files) and runs the command (MainClass and Args of the role's
+// runtime, or Command for exec roles). A start applies it too.
+type Refresh struct {
+	Files     []string `json:"files"`
+	MainClass string   `json:"mainClass,omitempty"`
+	Args      []string `json:"args,omitempty"`
+	Command   []string `json:"command,omitempty"`
+	Hash      string   `json:"hash"` // of the content of Files
 }
 
 // File is one configuration file.
@@ -166,16 +189,18 @@ const (
 
 // RoleStatus is the agent's report on one role.
 type RoleStatus struct {
-	Name       string                 `json:"name"`
-	State      string                 `json:"state"`
-	StartSeq   int64                  `json:"startSeq"`   // the StartSeq of the current or last process
-	ConfigHash string                 `json:"configHash"` // the ConfigHash it was started with
-	Pid        int                    `json:"pid,omitempty"`
-	StartedAt  time.Time              `json:"startedAt,omitzero"`
-	ExitCode   *int                   `json:"exitCode,omitempty"`
-	Message    string                 `json:"message,omitempty"`
-	Restarts   int                    `json:"restarts"` // automatic restarts since the last ordered start
-	Probes     map[string]ProbeResult `json:"probes,omitempty"`
+	Name       string    `json:"name"`
+	State      string    `json:"state"`
+	StartSeq   int64     `json:"startSeq"`   // the StartSeq of the current or last process
+	ConfigHash string    `json:"configHash"` // the ConfigHash it was started with
+	Pid        int       `json:"pid,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	ExitCode   *int      `json:"exitCode,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	Restarts   int       `json:"restarts"` // automatic restarts since the last ordered start
+	// RefreshHash is the Refresh.Hash the running process has applied.
+	RefreshHash string                 `json:"refreshHash,omitempty"`
+	Probes      map[string]ProbeResult `json:"probes,omitempty"`
 }
 
 // ProbeResult is the outcome of one probe.

@@ -155,7 +155,8 @@ func (s *Service) renderService(ctx context.Context, q *store.Queries, clusters 
 	}
 	in := servicetype.RenderInput{Cluster: cl.Name, ClusterID: cl.UUID, Service: svc.Name, ServiceConfig: svc.Config}
 	for _, r := range roles {
-		in.Peers = append(in.Peers, servicetype.RoleInstance{Name: r.Name, Type: r.Type, Host: hosts[r.HostID], Config: groupConfig[r.Group]})
+		in.Peers = append(in.Peers, servicetype.RoleInstance{Name: r.Name, Type: r.Type, Host: hosts[r.HostID], Config: groupConfig[r.Group],
+			CommissionState: r.CommissionState})
 	}
 	return t.RenderAll(in)
 }

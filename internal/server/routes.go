@@ -10,6 +10,7 @@ import (
 	"github.com/herdhq/herd/internal/api/admin"
 	"github.com/herdhq/herd/internal/api/cde"
 	"github.com/herdhq/herd/internal/api/cm"
+	ecoapi "github.com/herdhq/herd/internal/api/eco"
 	"github.com/herdhq/herd/internal/api/hostagent"
 	"github.com/herdhq/herd/internal/api/httpjson"
 	"github.com/herdhq/herd/internal/api/iam"
@@ -32,6 +33,7 @@ func (s *Server) routes(certDER []byte) http.Handler {
 	admin.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
 	cm.New(s.inv, s.auth, s.log, cm.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Version: s.version, PublicURL: func(*http.Request) string { return s.cfg.PublicURL }}).Register(mux)
 	hostagent.New(s.inv, s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
+	ecoapi.New(s.eco, s.auth, s.log, s.cfg.MaxBodyBytes, s.now).Register(mux)
 
 	// Unknown paths and methods get JSON errors too.
 	mux.Handle("/", notFound(mux))

@@ -10,7 +10,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,7 +20,9 @@ import (
 	"github.com/herdhq/herd/internal/auth"
 	"github.com/herdhq/herd/internal/blobstore"
 	"github.com/herdhq/herd/internal/config"
+	"github.com/herdhq/herd/internal/eco"
 	"github.com/herdhq/herd/internal/fileutil"
+	"github.com/herdhq/herd/internal/hostprovider/local"
 	"github.com/herdhq/herd/internal/inventory"
 	"github.com/herdhq/herd/internal/jobs"
 	"github.com/herdhq/herd/internal/keyring"
@@ -43,6 +47,9 @@ type Options struct {
 	// (os.Executable if empty), or a test binary that calls
 	// runner.MaybeWrapper first in TestMain.
 	Executable string
+	// VMAgentCommand builds the command of a local-provider VM's host
+	// agent; `<Executable> agent ...` when nil (tests replace it).
+	VMAgentCommand func(local.AgentArgs) *exec.Cmd
 }
 
 // Server is a Herd control-plane server.
@@ -53,6 +60,8 @@ type Server struct {
 	auth    *auth.Service
 	jobs    *jobs.Service
 	inv     *inventory.Service
+	eco     *eco.Service
+	now     func() time.Time
 	exe     string
 	certDER []byte // the TLS certificate, when serving HTTPS
 	ln      net.Listener
@@ -83,7 +92,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		certDER = cert.Certificate[0]
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s := &Server{cfg: cfg, log: log, version: opts.Version, certDER: certDER}
+	s := &Server{cfg: cfg, log: log, version: opts.Version, certDER: certDER, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -162,6 +174,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 			return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 		}
 	}
+	provider, err := local.New(local.Config{Dir: filepath.Join(cfg.DataDir, "vms"), Executable: exe, AgentCommand: opts.VMAgentCommand,
+		Now: opts.Now, Logger: log.With("component", "local-provider")})
+	if err != nil {
+		return nil, err
+	}
+	port := strconv.Itoa(s.ln.Addr().(*net.TCPAddr).Port)
+	s.eco = eco.New(s.db, s.inv, eco.Config{
+		Provider: provider, Keyring: kr, Now: opts.Now, NewID: opts.NewID, Logger: log,
+		// The local provider's agents reach the server over loopback.
+		ServerURL: func() string { return "http://127.0.0.1:" + port },
+	})
 	if tlsConf != nil {
 		s.ln = tls.NewListener(s.ln, tlsConf)
 	}
@@ -274,6 +297,11 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.sweepLoop(ctx) })
 	wg.Go(func() { s.jobs.Run(ctx) })
+	wg.Go(func() {
+		if err := s.eco.Run(ctx); err != nil {
+			s.log.Error("hadoop eco clusters", "err", err)
+		}
+	})
 	defer s.inv.WaitCommands()
 
 	errc := make(chan error, 1)

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +35,8 @@ type RoleInstance struct {
 	Type   string
 	Host   Host
 	Config map[string]string // the role's set (non-default) values
+	// CommissionState is COMMISSIONED, DECOMMISSIONING or DECOMMISSIONED.
+	CommissionState string
 }
 
 // RenderInput is everything a role's desired state depends on.
@@ -98,6 +102,8 @@ type Peer struct {
 	Type string
 	Host Host
 	Cfg  map[string]string
+	// Decommission says that the role is being or has been decommissioned.
+	Decommission bool
 }
 
 // First returns the first role of a type, for templates; it fails when the
@@ -130,30 +136,50 @@ func (d tmplData) FileURIs(param string) string {
 // sharing a machine.
 const portStride = 10
 
-// Port returns a port parameter of the rendered role, moved up by
-// portStride for each role of its type (in name order) that runs on
-// another host of the same machine. Hosts that share a machine over
-// loopback addresses reach each other from 127.0.0.1, and a NameNode keys
-// its DataNodes by source address and transfer port: distinct ports keep
-// them distinct. On machines of their own, roles keep the set port.
-func (d tmplData) Port(param string) (int, error) {
-	n, err := strconv.Atoi(d.Cfg[param])
+// Port returns a port parameter of the rendered role (see PortOf).
+func (d tmplData) Port(param string) (int, error) { return d.PortOf(d.Self, param) }
+
+// PortOf returns a port parameter of role p, moved up by portStride for
+// each role of its type (in name order) that runs on another host of the
+// same machine. Hosts that share a machine over loopback addresses reach
+// each other from 127.0.0.1, and a NameNode keys its DataNodes by source
+// address and transfer port: distinct ports keep them distinct. On
+// machines of their own, roles keep the set port.
+func (d tmplData) PortOf(p Peer, param string) (int, error) {
+	n, err := strconv.Atoi(p.Cfg[param])
 	if err != nil {
-		return 0, fmt.Errorf("parameter %s is not a port: %w", param, err)
+		return 0, fmt.Errorf("parameter %s of %s is not a port: %w", param, p.Name, err)
 	}
-	if d.Self.Host.Machine == "" {
+	if p.Host.Machine == "" {
 		return n, nil
 	}
 	slot := 0
-	for _, p := range d.byType[d.Self.Type] {
-		if p.Name == d.Self.Name {
+	for _, q := range d.byType[p.Type] {
+		if q.Name == p.Name {
 			break
 		}
-		if p.Host.Machine == d.Self.Host.Machine && p.Host.ID != d.Self.Host.ID {
+		if q.Host.Machine == p.Host.Machine && q.Host.ID != p.Host.ID {
 			slot++
 		}
 	}
 	return n + slot*portStride, nil
+}
+
+// SourceAddress is the address connections from role p to the rendered
+// role come from: 127.0.0.1 when both share a machine and the rendered
+// role listens on a loopback address, p's host address otherwise.
+func (d tmplData) SourceAddress(p Peer) string {
+	if ip := net.ParseIP(d.Self.Host.Address); ip != nil && ip.IsLoopback() &&
+		p.Host.Machine != "" && p.Host.Machine == d.Self.Host.Machine {
+		return "127.0.0.1"
+	}
+	return p.Host.Address
+}
+
+// ConfFile is the absolute path of a file of the rendered role on its
+// host.
+func (d tmplData) ConfFile(name string) string {
+	return filepath.Join(agentapi.ConfDir(d.Self.Host.DataDir, d.Self.Name), name)
 }
 
 // MB returns a memory parameter in mebibytes.
@@ -194,7 +220,8 @@ func (t *ServiceType) peers(in RenderInput) tmplData {
 	d := tmplData{Cluster: in.Cluster, ClusterID: in.ClusterID, Service: in.Service, byType: map[string][]Peer{}}
 	for _, p := range in.Peers {
 		d.byType[p.Type] = append(d.byType[p.Type], Peer{Name: p.Name, Type: p.Type, Host: p.Host,
-			Cfg: t.Effective(t.roles[p.Type], in.ServiceConfig, p.Config, p.Host.DataDir)})
+			Cfg:          t.Effective(t.roles[p.Type], in.ServiceConfig, p.Config, p.Host.DataDir),
+			Decommission: p.CommissionState == "DECOMMISSIONING" || p.CommissionState == "DECOMMISSIONED"})
 	}
 	for _, ps := range d.byType {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].Name < ps[j].Name })
@@ -293,10 +320,16 @@ func (t *ServiceType) renderRole(d tmplData, serviceConfig map[string]string, ro
 	for _, p := range rt.Probes {
 		spec.Probes = append(spec.Probes, agentapi.Probe{Name: p.Name, URL: r(p.URL), Fields: p.Fields})
 	}
+	if rt.Refresh != nil {
+		spec.Refresh = &agentapi.Refresh{Files: rt.Refresh.Files, MainClass: rt.Refresh.MainClass, Args: rs(rt.Refresh.Args)}
+	}
 	if firstErr != nil {
 		return agentapi.RoleSpec{}, firstErr
 	}
 	spec.ConfigHash = configHash(spec)
+	if spec.Refresh != nil {
+		spec.Refresh.Hash = refreshHash(spec)
+	}
 	return spec, nil
 }
 
@@ -349,12 +382,33 @@ func keyValues(props map[string]string, format string) string {
 	return b.String()
 }
 
+// configHash covers what a restart applies: the files (but those a
+// refresh applies), the launch and the init step.
 func configHash(spec agentapi.RoleSpec) string {
-	b, _ := json.Marshal(struct {
+	files := spec.Files
+	if spec.Refresh != nil {
+		files = slices.DeleteFunc(slices.Clone(files), func(f agentapi.File) bool { return slices.Contains(spec.Refresh.Files, f.Path) })
+	}
+	return hashOf(struct {
 		Files  []agentapi.File
 		Launch agentapi.Launch
 		Init   *agentapi.Init
-	}{spec.Files, spec.Launch, spec.Init})
+	}{files, spec.Launch, spec.Init})
+}
+
+// refreshHash covers the files a refresh applies.
+func refreshHash(spec agentapi.RoleSpec) string {
+	var files []agentapi.File
+	for _, f := range spec.Files {
+		if slices.Contains(spec.Refresh.Files, f.Path) {
+			files = append(files, f)
+		}
+	}
+	return hashOf(files)
+}
+
+func hashOf(v any) string {
+	b, _ := json.Marshal(v)
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:12])
 }

@@ -78,6 +78,7 @@ type RoleType struct {
 	// created before a start.
 	DirParams   []string       `yaml:"dirParams"`
 	Init        *Init          `yaml:"init"`
+	Refresh     *Refresh       `yaml:"refresh"`
 	Files       []FileTemplate `yaml:"files"`
 	Probes      []Probe        `yaml:"probes"`
 	StopTimeout time.Duration  `yaml:"stopTimeout"`
@@ -94,6 +95,14 @@ type RoleType struct {
 // Init is a one-time step before a role's first start.
 type Init struct {
 	Creates   string   `yaml:"creates"`
+	MainClass string   `yaml:"mainClass"`
+	Args      []string `yaml:"args"`
+}
+
+// Refresh applies changes of Files to a running role with a command of
+// its runtime, instead of a restart.
+type Refresh struct {
+	Files     []string `yaml:"files"`
 	MainClass string   `yaml:"mainClass"`
 	Args      []string `yaml:"args"`
 }
@@ -252,6 +261,9 @@ func (rt *RoleType) templates() []string {
 	if rt.Init != nil {
 		out = append(out, rt.Init.Creates)
 		out = append(out, rt.Init.Args...)
+	}
+	if rt.Refresh != nil {
+		out = append(out, rt.Refresh.Args...)
 	}
 	for _, f := range rt.Files {
 		out = append(out, f.Content)

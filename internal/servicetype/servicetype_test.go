@@ -258,3 +258,64 @@ func TestRenderAllMatchesRender(t *testing.T) {
 		t.Errorf("without a NameNode: specs %v, errs %v", specs, errs)
 	}
 }
+
+// Decommissioning a DataNode changes the NameNode's exclude file, which a
+// refresh applies: neither role becomes stale.
+func TestDecommissionRefresh(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	host := func(n int, machine string) Host {
+		return Host{ID: fmt.Sprintf("h%d", n), Address: fmt.Sprintf("127.1.0.%d", n), DataDir: fmt.Sprintf("/d%d", n), Machine: machine}
+	}
+	tests := []struct {
+		name, machine, want string
+	}{
+		{"same machine", "m", "127.0.0.1:9876"},
+		{"machines of their own", "", "127.1.0.3:9866"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := RenderInput{Cluster: "c", ClusterID: "cid", Service: "HDFS-1", Peers: []RoleInstance{
+				{Name: "NN", Type: "NAMENODE", Host: host(1, tc.machine)},
+				{Name: "DN-1", Type: "DATANODE", Host: host(2, tc.machine)},
+				{Name: "DN-2", Type: "DATANODE", Host: host(3, tc.machine)},
+			}}
+			before, errs := hdfs.RenderAll(in)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			in.Peers[2].CommissionState = "DECOMMISSIONING"
+			after, errs := hdfs.RenderAll(in)
+			if len(errs) > 0 {
+				t.Fatal(errs)
+			}
+			nn := after["NN"]
+			if nn.Refresh == nil || nn.Refresh.MainClass != "org.apache.hadoop.hdfs.tools.DFSAdmin" {
+				t.Fatalf("NameNode refresh = %+v", nn.Refresh)
+			}
+			var exclude, site string
+			for _, f := range nn.Files {
+				switch f.Path {
+				case "dfs.exclude":
+					exclude = f.Content
+				case "hdfs-site.xml":
+					site = f.Content
+				}
+			}
+			if strings.TrimSpace(exclude) != tc.want {
+				t.Errorf("dfs.exclude = %q, want %q", exclude, tc.want)
+			}
+			if !strings.Contains(site, "<value>/d1/roles/NN/conf/dfs.exclude</value>") {
+				t.Errorf("hdfs-site.xml does not name the exclude file:\n%s", site)
+			}
+			if nn.ConfigHash != before["NN"].ConfigHash || nn.Refresh.Hash == before["NN"].Refresh.Hash {
+				t.Errorf("NameNode hashes: config %s -> %s, refresh %s -> %s", before["NN"].ConfigHash, nn.ConfigHash, before["NN"].Refresh.Hash, nn.Refresh.Hash)
+			}
+			for _, dn := range []string{"DN-1", "DN-2"} {
+				if after[dn].ConfigHash != before[dn].ConfigHash {
+					t.Errorf("%s became stale", dn)
+				}
+			}
+		})
+	}
+}

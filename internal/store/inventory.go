@@ -452,3 +452,8 @@ func queryAll[T any](ctx context.Context, q *Queries, what string, scan func(int
 	}
 	return out, nil
 }
+
+// SetRoleCommissionState sets a role's commission state.
+func (q *Queries) SetRoleCommissionState(ctx context.Context, name, state string) error {
+	return q.execOne(ctx, "set role commission state", `UPDATE roles SET commission_state = $2 WHERE name = $1`, name, state)
+}

@@ -536,7 +536,26 @@ func (a *API) deleteService(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) serviceCommand(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("op") == "decommission" {
+		a.decommission(w, r)
+		return
+	}
 	c, err := a.inv.ServiceCommand(r.Context(), r.PathValue("cluster"), r.PathValue("service"), r.PathValue("op"))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.ok(w, wireCommand(c.CommandRow))
+}
+
+// decommission takes {"items": [role names]} (ApiRoleNameList).
+func (a *API) decommission(w http.ResponseWriter, r *http.Request) {
+	var in list[string]
+	if err := a.json.Decode(w, r, &in); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	c, err := a.inv.Decommission(r.Context(), r.PathValue("cluster"), r.PathValue("service"), in.Items)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

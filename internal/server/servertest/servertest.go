@@ -9,11 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/herdhq/herd/internal/hostprovider/local"
 
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/server"
@@ -87,8 +90,12 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Option changes the configuration of a test server.
-type Option func(*config.Config)
+// Option changes the configuration of a test server: a
+// func(*config.Config), or ServerOption for server.Options.
+type Option any
+
+// ServerOption changes the server options of a test server.
+type ServerOption func(*server.Options)
 
 // WithDataDir starts the server on an existing data directory.
 func WithDataDir(dir string) Option { return func(c *config.Config) { c.DataDir = dir } }
@@ -96,6 +103,11 @@ func WithDataDir(dir string) Option { return func(c *config.Config) { c.DataDir 
 // WithTLS serves HTTPS with the given PEM certificate and key files.
 func WithTLS(certFile, keyFile string) Option {
 	return func(c *config.Config) { c.TLSCert, c.TLSKey = certFile, keyFile }
+}
+
+// WithVMAgentCommand sets how the local host provider starts VM agents.
+func WithVMAgentCommand(f func(local.AgentArgs) *exec.Cmd) Option {
+	return ServerOption(func(o *server.Options) { o.VMAgentCommand = f })
 }
 
 // TestConfig is the configuration test servers start from: cheap password
@@ -149,8 +161,16 @@ func Start(tb testing.TB, opts ...Option) *Env {
 func StartWithClock(tb testing.TB, clock *Clock, opts ...Option) *Env {
 	tb.Helper()
 	cfg := TestConfig(filepath.Join(tb.TempDir(), "data"))
+	var sopts server.Options
 	for _, o := range opts {
-		o(&cfg)
+		switch o := o.(type) {
+		case func(*config.Config):
+			o(&cfg)
+		case ServerOption:
+			o(&sopts)
+		default:
+			tb.Fatalf("servertest: option of type %T", o)
+		}
 	}
 	scheme := "http"
 	if cfg.TLSCert != "" {
@@ -166,7 +186,8 @@ func StartWithClock(tb testing.TB, clock *Clock, opts ...Option) *Env {
 		slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}),
 		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 	))
-	srv, err := server.New(context.Background(), cfg, log, server.Options{Now: clock.Now, Stderr: &banner, Listener: ln})
+	sopts.Now, sopts.Stderr, sopts.Listener = clock.Now, &banner, ln
+	srv, err := server.New(context.Background(), cfg, log, sopts)
 	if err != nil {
 		ln.Close()
 		tb.Fatal(err)

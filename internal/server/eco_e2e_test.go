@@ -1,0 +1,281 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/herdhq/herd/internal/hadooprt"
+	"github.com/herdhq/herd/internal/hostprovider/local"
+	"github.com/herdhq/herd/internal/server/servertest"
+)
+
+// ecoClient calls the Hadoop Eco API with an access key.
+type ecoClient struct {
+	t          *testing.T
+	base       string
+	id, secret string
+}
+
+func (c ecoClient) call(method, path string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, c.base+"/v2/hadoop-eco/clusters"+path, rd)
+	req.Header.Set("Credential-ID", c.id)
+	req.Header.Set("Credential-Secret", c.secret)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		c.t.Fatalf("%s %s: %d, not a JSON object: %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func (c ecoClient) must(method, path string, body any) map[string]any {
+	c.t.Helper()
+	st, out := c.call(method, path, body)
+	if st != http.StatusOK {
+		c.t.Fatalf("%s %s: %d %v", method, path, st, out)
+	}
+	return out
+}
+
+// waitStatus polls a cluster until its status is want (and no change is
+// in flight), failing on a terminal status that is not want.
+func (c ecoClient) waitStatus(id, want string, timeout time.Duration) map[string]any {
+	c.t.Helper()
+	var cl map[string]any
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		cl = c.must("GET", "/"+id, nil)
+		st := cl["status"].(string)
+		if st == want && (cl["isScalable"] == true || strings.HasPrefix(st, "Terminated")) {
+			return cl
+		}
+		if strings.HasPrefix(st, "Terminated") && st != want {
+			c.t.Fatalf("cluster %s ended %s, want %s: %v", id, st, want, cl["reason"])
+		}
+	}
+	c.t.Fatalf("cluster %s not %s within %s: %v", id, want, timeout, cl)
+	return nil
+}
+
+// vmAgentCommand runs the VMs' host agents as this test binary.
+func vmAgentCommand(hrt hadooprt.Runtime) func(local.AgentArgs) *exec.Cmd {
+	return func(a local.AgentArgs) *exec.Cmd {
+		b, _ := json.Marshal(agentSpec{Server: a.ServerURL, Token: a.Token, Address: a.Address, Hostname: a.Hostname, DataDir: a.DataDir,
+			HadoopHome: hrt.Home, SparkVenv: filepath.Join(servertest.ModuleRoot(), ".venv")})
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), envTestAgent+"="+string(b), "GORACE=atexit_sleep_ms=0")
+		return cmd
+	}
+}
+
+// ecoBody is a create request in the shape of the seed's examples.
+func ecoBody(name string, workers, replication int) map[string]any {
+	return map[string]any{
+		"name": name, "clusterType": "hadoop", "clusterVersion": "hde-2.0.1", "isHa": false, "workerCnt": workers,
+		"vpcId": "3ebb3020-d416-f1a4-534c-d3ad0fa1bec0", "subnetId": "5c1632bf-a7da-fdbf-a594-e6a7bedb328c",
+		"securityGroupName": "security-group-test", "keypairName": "keypairname", "monitoring": true,
+		"masterFlavorName": "m2a.xlarge", "workerFlavorName": "m2a.xlarge", "masterVolumeSize": 50, "workerVolumeSize": 100,
+		"config": map[string]any{"hdfsReplication": replication, "hdfsBlockSize": 128,
+			// The seed's own user script: prints "hello world!".
+			"userScript": "IyEvYmluL2Jhc2gKCmZ1bmN0aW9uIHByaW50KCl7CiAgICBtc2c9JDEKICAgIGVjaG8gIiR7bXNnfSIKfQoKcHJpbnQgImhlbGxvIHdvcmxkISIK"},
+	}
+}
+
+// TestHadoopEco provisions a real cluster through the Hadoop Eco API on
+// the local host provider (each VM an agent process on 127.1.0.x), sees it
+// in the Cloudera Manager API, scales it out and in (decommissioning a
+// DataNode), and deletes it.
+func TestHadoopEco(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real HDFS and Spark daemons")
+	}
+	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
+	if err != nil {
+		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
+	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
+	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	cm := cmClient{t: t, base: env.URL, pw: env.AdminPassword}
+	vmDir := filepath.Join(env.DataDir, "vms")
+	t.Cleanup(func() {
+		if left := killLeftovers(vmDir); left != "" {
+			t.Errorf("processes left under %s: %s", vmDir, left)
+		}
+	})
+
+	start := time.Now()
+	created := eco.must("POST", "", ecoBody("test-cluster", 2, 2))
+	if created["status"] != "Initializing" || created["name"] != "test-cluster" || created["id"] == "" {
+		t.Fatalf("create answered %v", created)
+	}
+	cid := created["id"].(string)
+	if st, out := eco.call("POST", "", ecoBody("test-cluster", 2, 2)); st != http.StatusConflict {
+		t.Errorf("same name again: %d %v", st, out)
+	}
+	cl := eco.waitStatus(cid, "Running", 4*time.Minute)
+	t.Logf("create to Running: %s", time.Since(start).Round(time.Millisecond))
+	if cl["masterCnt"] != 1.0 || cl["workerCnt"] != 2.0 || cl["nodeCnt"] != 3.0 || cl["runningAt"] == nil {
+		t.Errorf("running cluster: %v", cl)
+	}
+	vms := eco.must("GET", "/"+cid+"/vms?sort=name,asc", nil)
+	var names []string
+	for _, v := range vms["content"].([]any) {
+		names = append(names, v.(map[string]any)["name"].(string))
+	}
+	if strings.Join(names, " ") != "HadoopMST-test-cluster-1 HadoopWRK-test-cluster-1 HadoopWRK-test-cluster-2" {
+		t.Errorf("VMs = %v", names)
+	}
+	// The user script ran on every VM; its output is kept per VM.
+	logs, _ := filepath.Glob(filepath.Join(vmDir, "*", "user-script.log"))
+	for _, l := range logs {
+		if b, _ := os.ReadFile(l); !strings.Contains(string(b), "hello world!") {
+			t.Errorf("%s = %q", l, b)
+		}
+	}
+	if len(logs) != 3 {
+		t.Errorf("user script logs: %v", logs)
+	}
+	// The same cluster in the Cloudera Manager API.
+	if s := cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1", nil); s["healthSummary"] != "GOOD" {
+		t.Errorf("HDFS in the CM API: %v", s)
+	}
+	cfg := cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1/config", nil)
+	if !strings.Contains(fmt.Sprint(cfg), "dfs_replication value:2") || !strings.Contains(fmt.Sprint(cfg), "dfs_block_size value:134217728") {
+		t.Errorf("HDFS config: %v", cfg)
+	}
+
+	// Scale-in below the replication is refused and changes nothing.
+	if st, out := eco.call("POST", "/"+cid+"/scale-in", map[string]int{"scaleCnt": 1}); st != http.StatusBadRequest ||
+		!strings.Contains(fmt.Sprint(out["message"]), "hdfsReplication") {
+		t.Errorf("scale-in to 1 worker: %d %v", st, out)
+	}
+	// Scale out by one: a new worker with a DataNode and a Spark worker.
+	start = time.Now()
+	out := eco.must("POST", "/"+cid+"/scale-out", map[string]int{"scaleCnt": 1})
+	if out["status"] != "Running" {
+		t.Errorf("scale-out answered %v", out)
+	}
+	if cl := eco.must("GET", "/"+cid, nil); cl["isScalable"] != false {
+		t.Errorf("isScalable during the scale-out: %v", cl["isScalable"])
+	}
+	cl = eco.waitStatus(cid, "Running", 3*time.Minute)
+	t.Logf("scale-out of one worker to GOOD: %s", time.Since(start).Round(time.Millisecond))
+	if cl["workerCnt"] != 3.0 || cl["nodeCnt"] != 4.0 {
+		t.Errorf("after the scale-out: %v", cl)
+	}
+	if s := cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1", nil); s["healthSummary"] != "GOOD" {
+		t.Errorf("HDFS after the scale-out: %v", s)
+	}
+	// Scale in by one, through the DELETE the seed's example uses: the
+	// DataNode is decommissioned first.
+	eco.must("DELETE", "/"+cid+"/scale-in", map[string]int{"scaleCnt": 1})
+	cl = eco.waitStatus(cid, "Running", 3*time.Minute)
+	if cl["workerCnt"] != 2.0 || cl["reason"] != nil && cl["reason"] != "" {
+		t.Errorf("after the scale-in: %v", cl)
+	}
+	roles := cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1/roles", nil)
+	if n := len(roles["items"].([]any)); n != 3 {
+		t.Errorf("HDFS roles after the scale-in: %d", n)
+	}
+
+	// Delete: Terminating, then Terminated(User) with its VMs gone.
+	del := eco.must("DELETE", "/"+cid, nil)
+	if del["status"] != "Terminating" {
+		t.Errorf("delete answered %v", del)
+	}
+	cl = eco.waitStatus(cid, "Terminated(User)", 2*time.Minute)
+	if cl["masterCnt"] != 0.0 || cl["workerCnt"] != 0.0 || cl["nodeCnt"] != 0.0 || cl["isScalable"] != false {
+		t.Errorf("terminated cluster: %v", cl)
+	}
+	if ents, _ := os.ReadDir(vmDir); len(ents) > 1 { // the allocation lock file stays
+		t.Errorf("VM directories left: %v", ents)
+	}
+	if st, _ := cm.call("GET", "/api/v19/clusters/test-cluster", nil); st != http.StatusNotFound {
+		t.Errorf("the CM cluster after the delete: %d", st)
+	}
+	list := eco.must("GET", "?includeTerminated=false", nil)
+	if n := len(list["content"].([]any)); n != 0 {
+		t.Errorf("live clusters after the delete: %d", n)
+	}
+	list = eco.must("GET", "", nil)
+	if n := len(list["content"].([]any)); n != 1 {
+		t.Errorf("clusters with terminated ones: %d", n)
+	}
+}
+
+// A create refused for what the local provider cannot do creates nothing.
+func TestHadoopEcoRefusals(t *testing.T) {
+	env := servertest.Start(t)
+	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
+	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	withField := func(k string, v any) map[string]any {
+		b := ecoBody("refused", 3, 3)
+		b[k] = v
+		return b
+	}
+	tests := []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"HA", withField("isHa", true), "isHa"},
+		{"data catalog", withField("dataCatalog", map[string]string{"catalogId": "e1ebae48-daba-a4c5-56da-fbb2b684ae07"}), "dataCatalog"},
+		{"hive metastore", withField("hiveDbInfo", map[string]string{"objectId": "o", "dbName": "meta_db", "userId": "u",
+			"userPw": base64.StdEncoding.EncodeToString([]byte("pw"))}), "hiveDbInfo"},
+		{"unknown flavor", withField("workerFlavorName", "x9.huge"), "workerFlavorName"},
+		{"too few workers", withField("workerCnt", 2), "hdfsReplication"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			eco.t = t
+			st, out := eco.call("POST", "", tc.body)
+			if st != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), tc.want) {
+				t.Errorf("%d %v", st, out)
+			}
+		})
+	}
+	eco.t = t
+	if n := len(eco.must("GET", "", nil)["content"].([]any)); n != 0 {
+		t.Errorf("clusters after refusals: %d", n)
+	}
+	req, _ := http.NewRequest("GET", env.URL+"/v2/hadoop-eco/clusters", nil)
+	req.Header.Set("Credential-ID", key.ID)
+	req.Header.Set("Credential-Secret", "wrong")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong secret: %d", resp.StatusCode)
+	}
+	if st, _ := eco.call("GET", "/no-such-cluster", nil); st != http.StatusNotFound {
+		t.Errorf("missing cluster: %d", st)
+	}
+}
