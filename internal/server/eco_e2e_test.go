@@ -192,10 +192,27 @@ func TestHadoopEco(t *testing.T) {
 	if s := cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1", nil); s["healthSummary"] != "GOOD" {
 		t.Errorf("HDFS after the scale-out: %v", s)
 	}
+	// A file written now, two replicas over three DataNodes, must keep
+	// both replicas through the scale-in.
+	master := ""
+	for _, v := range eco.must("GET", "/"+cid+"/vms?sort=isMaster,desc", nil)["content"].([]any) {
+		if v := v.(map[string]any); v["isMaster"] == true {
+			master = v["ip"].(string)
+		}
+	}
+	hdfs := hdfsShell(t, hrt, master)
+	local := filepath.Join(t.TempDir(), "data.bin")
+	if err := os.WriteFile(local, bytes.Repeat([]byte("herd-eco-"), 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hdfs(hadooprt.FsShell, "-D", "dfs.blocksize=1048576", "-put", local, "/data.bin")
 	// Scale in by one, through the DELETE the seed's example uses: the
-	// DataNode is decommissioned first.
+	// DataNode is decommissioned first, its blocks re-replicated.
 	eco.must("DELETE", "/"+cid+"/scale-in", map[string]int{"scaleCnt": 1})
 	cl = eco.waitStatus(cid, "Running", 3*time.Minute)
+	if out := hdfs("org.apache.hadoop.hdfs.tools.DFSck", "/data.bin"); !strings.Contains(out, "is HEALTHY") || !strings.Contains(out, "Under-replicated blocks:\t0") && !strings.Contains(out, "Under-replicated blocks:       0") {
+		t.Errorf("fsck after the scale-in:\n%s", out)
+	}
 	if cl["workerCnt"] != 2.0 || cl["reason"] != nil && cl["reason"] != "" {
 		t.Errorf("after the scale-in: %v", cl)
 	}
@@ -277,5 +294,30 @@ func TestHadoopEcoRefusals(t *testing.T) {
 	}
 	if st, _ := eco.call("GET", "/no-such-cluster", nil); st != http.StatusNotFound {
 		t.Errorf("missing cluster: %d", st)
+	}
+}
+
+// hdfsShell returns a function that runs a Hadoop client class against
+// the NameNode at addr and returns its output, failing the test on error.
+func hdfsShell(t *testing.T, hrt hadooprt.Runtime, addr string) func(class string, args ...string) string {
+	t.Helper()
+	conf := t.TempDir()
+	if err := hadooprt.WriteSiteXML(filepath.Join(conf, "core-site.xml"), map[string]string{"fs.defaultFS": "hdfs://" + addr + ":8020"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hadooprt.WriteSiteXML(filepath.Join(conf, "hdfs-site.xml"), map[string]string{"dfs.client.use.datanode.hostname": "true", "dfs.replication": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := hadooprt.WriteLog4j(conf); err != nil {
+		t.Fatal(err)
+	}
+	return func(class string, args ...string) string {
+		t.Helper()
+		argv := hrt.JavaArgs(conf, 128, class, args...)
+		out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %v: %v\n%s", class, args, err, out)
+		}
+		return string(out)
 	}
 }
