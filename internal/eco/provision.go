@@ -315,8 +315,10 @@ func (s *Service) teardown(ctx context.Context, id, status, reason string) {
 	if status != StatusTerminatedError {
 		_ = s.setStatus(ctx, id, func(r *store.EcoClusterRow) { r.Status = StatusTerminating })
 	}
+	s.stopInInventory(ctx, c)
+	hostIDs, err := s.hostIDs(ctx, c.LiveVMs())
 	var problems []error
-	if err := s.removeFromInventory(ctx, c); err != nil {
+	if err != nil {
 		problems = append(problems, err)
 	}
 	var mu sync.Mutex
@@ -331,6 +333,9 @@ func (s *Service) teardown(ctx context.Context, id, status, reason string) {
 		})
 	}
 	wg.Wait()
+	if err := s.inv.DropCluster(ctx, c.Name, hostIDs); err != nil {
+		problems = append(problems, fmt.Errorf("remove cluster %s from the cluster manager: %w", c.Name, err))
+	}
 	if err := errors.Join(problems...); err != nil {
 		s.log.Error("tear down cluster", "cluster", c.Name, "err", err)
 		if reason != "" {
@@ -347,31 +352,35 @@ func (s *Service) teardown(ctx context.Context, id, status, reason string) {
 	s.log.Info("cluster terminated", "cluster", c.Name, "status", status)
 }
 
-// removeFromInventory stops the cluster's roles and deletes the cluster
-// and its hosts from the cluster manager.
-func (s *Service) removeFromInventory(ctx context.Context, c Cluster) error {
-	if _, err := s.inv.GetCluster(ctx, c.Name); err == nil {
-		if cmd, err := s.inv.ClusterCommand(ctx, c.Name, inventory.OpStop); err == nil {
-			if err := s.waitCommand(ctx, cmd.ID); err != nil {
-				s.log.Warn("stop cluster before deletion", "cluster", c.Name, "err", err)
-			}
-		}
-		if _, err := s.inv.DeleteCluster(ctx, c.Name); err != nil {
-			return fmt.Errorf("delete cluster %s from the cluster manager: %w", c.Name, err)
-		}
+// stopInInventory stops the cluster's roles, so that its processes end
+// cleanly before their VMs go; what fails is logged (Destroy kills what is
+// left).
+func (s *Service) stopInInventory(ctx context.Context, c Cluster) {
+	if _, err := s.inv.GetCluster(ctx, c.Name); err != nil {
+		return
 	}
+	cmd, err := s.inv.ClusterCommand(ctx, c.Name, inventory.OpStop)
+	if err == nil {
+		err = s.waitCommand(ctx, cmd.ID)
+	}
+	if err != nil {
+		s.log.Warn("stop cluster before deletion", "cluster", c.Name, "err", err)
+	}
+}
+
+// hostIDs are the cluster-manager hosts of VMs.
+func (s *Service) hostIDs(ctx context.Context, vms []store.EcoVMRow) ([]string, error) {
 	byAddr, err := s.hostsByAddress(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, v := range c.LiveVMs() {
+	var ids []string
+	for _, v := range vms {
 		if h, ok := byAddr[v.Address]; ok && v.Address != "" {
-			if _, err := s.inv.DeleteHost(ctx, h.ID); err != nil {
-				return fmt.Errorf("delete host %s: %w", v.Name, err)
-			}
+			ids = append(ids, h.ID)
 		}
 	}
-	return nil
+	return ids, nil
 }
 
 func (s *Service) destroyVM(ctx context.Context, v store.EcoVMRow) error {

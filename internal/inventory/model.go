@@ -627,3 +627,35 @@ func (s *Service) ListGroups(ctx context.Context, cluster, service string) ([]st
 func (s *Service) ServiceType(typ string) (*servicetype.ServiceType, bool) {
 	return s.catalog.Type(typ)
 }
+
+// DropCluster deletes a cluster, if it still exists, and the given hosts,
+// whatever their roles last reported: for a host provider once the
+// machines are gone and nothing is left to stop.
+func (s *Service) DropCluster(ctx context.Context, name string, hostIDs []string) error {
+	roles, err := s.db.Read().ListRoles(ctx, name, "")
+	if err != nil {
+		return err
+	}
+	err = s.write(ctx, func(q *store.Queries) error {
+		if err := q.DeleteCluster(ctx, name); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		for _, id := range hostIDs {
+			if err := q.DeleteHost(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.forget(roles)
+	s.mu.Lock()
+	for _, id := range hostIDs {
+		delete(s.live, id)
+		delete(s.secrets, id)
+	}
+	s.mu.Unlock()
+	return nil
+}

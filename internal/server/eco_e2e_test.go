@@ -321,3 +321,57 @@ func hdfsShell(t *testing.T, hrt hadooprt.Runtime, addr string) func(class strin
 		return string(out)
 	}
 }
+
+// A server restart while a cluster is provisioning ends the cluster
+// Terminated(Error) with the reason, and removes its VMs and processes.
+func TestHadoopEcoRestartDuringProvisioning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts host agent processes")
+	}
+	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
+	if err != nil {
+		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	vmDir := filepath.Join(dataDir, "vms")
+	t.Cleanup(func() {
+		if left := killLeftovers(vmDir); left != "" {
+			t.Errorf("processes left under %s: %s", vmDir, left)
+		}
+	})
+	opts := []servertest.Option{servertest.WithDataDir(dataDir), servertest.WithVMAgentCommand(vmAgentCommand(hrt))}
+	env := servertest.StartWithClock(t, servertest.WallClock(), opts...)
+	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
+	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	cid := eco.must("POST", "", ecoBody("restarted", 1, 1))["id"].(string)
+	// Stop the server once the VMs exist and the cluster is on its way.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		vms := eco.must("GET", "/"+cid+"/vms", nil)["content"].([]any)
+		if len(vms) == 2 && vms[0].(map[string]any)["ip"] != "" && vms[1].(map[string]any)["ip"] != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the VMs were not made within a minute")
+		}
+	}
+	env.Stop()
+	env = servertest.StartWithClock(t, servertest.WallClock(), opts...)
+	eco.base = env.URL
+	cl := eco.waitStatus(cid, "Terminated(Error)", 2*time.Minute)
+	if !strings.Contains(fmt.Sprint(cl["reason"]), "server restarted") || cl["nodeCnt"] != 0.0 {
+		t.Errorf("after the restart: %v", cl)
+	}
+	cm := cmClient{t: t, base: env.URL, pw: env.AdminPassword}
+	if st, _ := cm.call("GET", "/api/v19/clusters/restarted", nil); st != http.StatusNotFound {
+		t.Errorf("the CM cluster is still there: %d", st)
+	}
+	if hosts := cm.must("GET", "/api/v19/hosts", nil)["items"].([]any); len(hosts) != 0 {
+		t.Errorf("hosts left: %v", hosts)
+	}
+	if ents, _ := os.ReadDir(vmDir); len(ents) > 1 {
+		t.Errorf("VM directories left: %v", ents)
+	}
+}

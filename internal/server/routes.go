@@ -32,7 +32,9 @@ func (s *Server) routes(certDER []byte) http.Handler {
 	iam.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
 	admin.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
 	cm.New(s.inv, s.auth, s.log, cm.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Version: s.version, PublicURL: func(*http.Request) string { return s.cfg.PublicURL }}).Register(mux)
-	hostagent.New(s.inv, s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
+	agents := hostagent.New(s.inv, s.auth, s.log, s.cfg.MaxBodyBytes)
+	agents.Register(mux)
+	s.onShutdown = append(s.onShutdown, agents.Close)
 	ecoapi.New(s.eco, s.auth, s.log, s.cfg.MaxBodyBytes, s.now).Register(mux)
 
 	// Unknown paths and methods get JSON errors too.

@@ -54,22 +54,24 @@ type Options struct {
 
 // Server is a Herd control-plane server.
 type Server struct {
-	cfg     config.Config
-	log     *slog.Logger
-	db      *store.DB
-	auth    *auth.Service
-	jobs    *jobs.Service
-	inv     *inventory.Service
-	eco     *eco.Service
-	now     func() time.Time
-	exe     string
-	certDER []byte // the TLS certificate, when serving HTTPS
-	ln      net.Listener
-	http    *http.Server
-	unlock  func()
-	version string
-	ready   atomic.Bool
-	closing sync.Once
+	cfg  config.Config
+	log  *slog.Logger
+	db   *store.DB
+	auth *auth.Service
+	jobs *jobs.Service
+	inv  *inventory.Service
+	eco  *eco.Service
+	now  func() time.Time
+	// onShutdown runs when shutdown begins (ends long polls).
+	onShutdown []func()
+	exe        string
+	certDER    []byte // the TLS certificate, when serving HTTPS
+	ln         net.Listener
+	http       *http.Server
+	unlock     func()
+	version    string
+	ready      atomic.Bool
+	closing    sync.Once
 }
 
 // New opens the data directory and store, prepares the auth service (first
@@ -194,6 +196,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	for _, f := range s.onShutdown {
+		s.http.RegisterOnShutdown(f)
 	}
 	return s, nil
 }

@@ -1,9 +1,11 @@
 package hostagent
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herdhq/herd/internal/agentapi"
@@ -19,12 +21,21 @@ type API struct {
 	auth       *auth.Service
 	json       httpjson.Decoder
 	writeError func(http.ResponseWriter, *http.Request, error)
+	// closing ends the long polls when the server shuts down: an HTTP
+	// server's shutdown waits for requests, it does not cancel them.
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns the agent protocol API.
 func New(inv *inventory.Service, a *auth.Service, log *slog.Logger, maxBody int64) *API {
-	return &API{inv: inv, auth: a, json: httpjson.Decoder{MaxBytes: maxBody, AllowUnknown: true}, writeError: httpjson.CodedErrorWriter(log)}
+	return &API{inv: inv, auth: a, json: httpjson.Decoder{MaxBytes: maxBody, AllowUnknown: true}, writeError: httpjson.CodedErrorWriter(log),
+		closing: make(chan struct{})}
 }
+
+// Close answers the long polls in flight at once, and those to come; for
+// http.Server.RegisterOnShutdown.
+func (a *API) Close() { a.closeOnce.Do(func() { close(a.closing) }) }
 
 // Register adds the routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
@@ -83,7 +94,16 @@ func (a *API) heartbeat(w http.ResponseWriter, r *http.Request, host string) {
 }
 
 func (a *API) desired(w http.ResponseWriter, r *http.Request, host string) {
-	d, err := a.inv.WaitDesired(r.Context(), host, r.URL.Query().Get("after"), agentapi.WaitTimeout)
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-a.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	d, err := a.inv.WaitDesired(ctx, host, r.URL.Query().Get("after"), agentapi.WaitTimeout)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
