@@ -36,10 +36,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"debug/buildinfo"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -51,7 +49,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -63,6 +60,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/herdhq/herd/bench/internal/benchserver"
 	"github.com/herdhq/herd/internal/agentapi"
 )
 
@@ -150,17 +148,20 @@ func run(ctx context.Context, o options) (bool, error) {
 	if bin == "" {
 		bin = filepath.Join(tmp, "herd")
 		fmt.Fprintln(os.Stderr, "building ./cmd/herd ...")
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/herd").CombinedOutput(); err != nil {
-			return false, fmt.Errorf("build herd (run from the repository root, or pass -herd): %w\n%s", err, out)
+		if err := benchserver.Build(ctx, "", bin); err != nil {
+			return false, fmt.Errorf("%w\n(run from the repository root, or pass -herd)", err)
 		}
 	}
 
-	srv, err := startServer(ctx, bin, tmp, o.interval)
+	ttl := max(10*time.Second, 3*o.interval)
+	srv, err := benchserver.Start(ctx, benchserver.Config{Bin: bin, Dir: tmp, Args: []string{
+		"--local-agent=false", "--heartbeat-interval", o.interval.String(), "--host-ttl", ttl.String(),
+	}})
 	if err != nil {
 		return false, err
 	}
-	defer srv.stop()
-	fmt.Fprintf(os.Stderr, "server pid %d on %s\n", srv.cmd.Process.Pid, srv.base)
+	defer srv.Stop()
+	fmt.Fprintf(os.Stderr, "server pid %d on %s\n", srv.Pid(), srv.URL)
 
 	// One transport for every agent, as if they shared a connection pool:
 	// each agent keeps a long poll open, so up to two connections per agent.
@@ -176,7 +177,7 @@ func run(ctx context.Context, o options) (bool, error) {
 		IdleConnTimeout:     90 * time.Second,
 	}
 	defer tr.CloseIdleConnections()
-	c := &client{base: srv.base, hc: &http.Client{Transport: tr}}
+	c := &client{base: srv.URL, hc: &http.Client{Transport: tr}}
 
 	agents, took, err := setUp(ctx, c, srv, o)
 	if err != nil {
@@ -188,167 +189,9 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, err
 	}
 	res.setup = took
-	res.serverLog = srv.logSummary()
-	res.serverGo = goVersion(bin)
+	res.serverLog = srv.LogSummary()
+	res.serverGo = benchserver.GoVersion(bin)
 	return res.print(os.Stdout, o), nil
-}
-
-// --- the server process ---------------------------------------------------
-
-// server is the herd server process under test.
-type server struct {
-	cmd     *exec.Cmd
-	base    string
-	dataDir string
-	logPath string
-	done    chan struct{} // closed once the process has exited
-	exitErr error         // how it exited, once done is closed
-}
-
-// startServer starts herd server on a free loopback port and waits until
-// it is ready.
-func startServer(ctx context.Context, bin, tmp string, interval time.Duration) (*server, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	s := &server{base: "http://" + addr, dataDir: filepath.Join(tmp, "data"), logPath: filepath.Join(tmp, "server.log"), done: make(chan struct{})}
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return nil, fmt.Errorf("create server log: %w", err)
-	}
-	defer logf.Close()
-	ttl := max(10*time.Second, 3*interval)
-	s.cmd = exec.Command(bin, "server", "--addr", addr, "--data-dir", s.dataDir, "--local-agent=false",
-		"--heartbeat-interval", interval.String(), "--host-ttl", ttl.String())
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	// Its own process group keeps a terminal's Ctrl-C away from it (the
-	// bench stops it); Pdeathsig kills it if the bench dies.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start herd server: %w", err)
-	}
-	go func() {
-		s.exitErr = s.cmd.Wait()
-		close(s.done)
-	}()
-	if err := s.waitReady(ctx, time.Minute); err != nil {
-		s.stop()
-		return nil, err
-	}
-	return s, nil
-}
-
-// freeAddr returns a loopback address with a port free right now.
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
-func (s *server) waitReady(ctx context.Context, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	hc := &http.Client{Timeout: 2 * time.Second}
-	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/readyz", http.NoBody)
-		if err != nil {
-			return fmt.Errorf("build readiness request: %w", err)
-		}
-		if resp, err := hc.Do(req); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("wait for server: not ready after %s\n%s", limit, s.logTail(20))
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for server: %w", ctx.Err())
-		case <-s.done:
-			return fmt.Errorf("wait for server: %w", s.exited())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-}
-
-// exited describes how the server ended, with the tail of its log; call
-// it once done is closed.
-func (s *server) exited() error {
-	err := s.exitErr
-	if err == nil {
-		err = errors.New("exit status 0")
-	}
-	return fmt.Errorf("server exited: %w\n%s", err, s.logTail(20))
-}
-
-// stop ends the server: SIGTERM, then SIGKILL after 10 s.
-func (s *server) stop() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.done
-	}
-}
-
-func (s *server) adminPassword() (string, error) {
-	b, err := os.ReadFile(filepath.Join(s.dataDir, "initial-admin-password"))
-	if err != nil {
-		return "", fmt.Errorf("read admin password: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-// logTail returns the last n lines of the server's log.
-func (s *server) logTail(n int) string {
-	b, _ := os.ReadFile(s.logPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	return "server log:\n" + strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-// logSummary counts the warnings and errors in the server's log and quotes
-// the first one.
-func (s *server) logSummary() string {
-	f, err := os.Open(s.logPath)
-	if err != nil {
-		return "unreadable: " + err.Error()
-	}
-	defer f.Close()
-	var warns, errs int
-	var first string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case strings.Contains(line, "level=WARN"):
-			warns++
-		case strings.Contains(line, "level=ERROR"):
-			errs++
-		default:
-			continue
-		}
-		if first == "" {
-			first = line
-		}
-	}
-	out := fmt.Sprintf("%d warnings, %d errors", warns, errs)
-	if first != "" {
-		out += "; first: " + first
-	}
-	return out
 }
 
 // --- HTTP -------------------------------------------------------------------
@@ -522,7 +365,7 @@ type setupTimes struct {
 
 // setUp registers the agents and builds the cluster: one HDFS service, a
 // DATANODE on every host and the NAMENODE on host 0.
-func setUp(ctx context.Context, c *client, srv *server, o options) ([]*agent, setupTimes, error) {
+func setUp(ctx context.Context, c *client, srv *benchserver.Server, o options) ([]*agent, setupTimes, error) {
 	var took setupTimes
 	agents, err := setUpAgents(ctx, c, srv, o, &took)
 	if err == nil {
@@ -533,8 +376,8 @@ func setUp(ctx context.Context, c *client, srv *server, o options) ([]*agent, se
 	return agents, took, err
 }
 
-func setUpAgents(ctx context.Context, c *client, srv *server, o options, took *setupTimes) ([]*agent, error) {
-	pw, err := srv.adminPassword()
+func setUpAgents(ctx context.Context, c *client, srv *benchserver.Server, o options, took *setupTimes) ([]*agent, error) {
+	pw, err := srv.AdminPassword()
 	if err != nil {
 		return nil, err
 	}
@@ -864,8 +707,8 @@ type phase struct {
 
 // load runs the agents: until each has its desired state, then for the
 // warm-up, then for the measured window.
-func load(ctx context.Context, c *client, srv *server, agents []*agent, o options, dials *atomic.Int64) (*result, error) {
-	pid := srv.cmd.Process.Pid
+func load(ctx context.Context, c *client, srv *benchserver.Server, agents []*agent, o options, dials *atomic.Int64) (*result, error) {
+	pid := srv.Pid()
 	lctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
@@ -876,9 +719,9 @@ func load(ctx context.Context, c *client, srv *server, agents []*agent, o option
 		case <-ctx.Done():
 			finish()
 			return fmt.Errorf("run load: %w", ctx.Err())
-		case <-srv.done:
+		case <-srv.Done():
 			finish()
-			return fmt.Errorf("run load: %w", srv.exited())
+			return fmt.Errorf("run load: %w", srv.Exited())
 		case <-time.After(d):
 			return nil
 		}
@@ -1046,7 +889,7 @@ func (r *result) print(w io.Writer, o options) bool {
 	ms := func(d time.Duration) string { return d.Round(time.Millisecond).String() }
 
 	fmt.Fprintf(w, "herd heartbeat bench\n")
-	fmt.Fprintf(w, "machine:     %d cores, %s, Linux %s; load average %s at the end\n", runtime.NumCPU(), cpuModel(), kernel(), loadAvg())
+	fmt.Fprintf(w, "machine:     %s; load average %s at the end\n", benchserver.Machine(), benchserver.LoadAvg())
 	fmt.Fprintf(w, "go:          bench %s, server %s\n", runtime.Version(), r.serverGo)
 	fmt.Fprintf(w, "load:        %d agents, 1 heartbeat each per %s, 1 desired-state long poll each kept open; %d HDFS roles, stopped\n",
 		o.agents, o.interval, o.agents+1)
@@ -1124,46 +967,4 @@ func verdict(ok bool) string {
 
 func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
-}
-
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
-func kernel() string {
-	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(string(b))
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-// goVersion returns the Go version a binary was built with.
-func goVersion(bin string) string {
-	bi, err := buildinfo.ReadFile(bin)
-	if err != nil {
-		return "unknown"
-	}
-	return bi.GoVersion
 }
