@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/herdhq/herd/internal/hostprovider"
 	"github.com/herdhq/herd/internal/inventory"
+	"github.com/herdhq/herd/internal/servicetype"
 	"github.com/herdhq/herd/internal/store"
 )
 
@@ -195,8 +197,8 @@ func (s *Service) install(ctx context.Context, c Cluster) error {
 	if _, err := s.inv.CreateServices(ctx, c.Name, []inventory.NewService{{Name: hdfsService, Type: "HDFS"}, {Name: sparkService, Type: "SPARK"}}); err != nil {
 		return err
 	}
-	if _, err := s.inv.UpdateServiceConfig(ctx, c.Name, hdfsService, s.hdfsConfig(c.Spec)); err != nil {
-		return fmt.Errorf("configure HDFS: %w", err)
+	if err := s.configure(ctx, c); err != nil {
+		return err
 	}
 	hdfs := []inventory.NewRole{{Name: c.Name + "-NAMENODE", Type: "NAMENODE", HostID: master}}
 	spark := []inventory.NewRole{{Name: c.Name + "-SPARK-MASTER", Type: "MASTER", HostID: master}}
@@ -229,13 +231,68 @@ func workerRoles(cluster string, w store.EcoVMRow, hostID string) [2]inventory.N
 	}
 }
 
-// hdfsConfig maps the request's HDFS settings to service parameters.
-func (s *Service) hdfsConfig(spec Spec) []inventory.ConfigUpdate {
+// safetyValves maps configText classifications to the service parameter
+// that adds them to the generated files.
+var safetyValves = map[string]struct{ service, param string }{
+	"core-site":      {hdfsService, "core_site_safety_valve"},
+	"hdfs-site":      {hdfsService, "hdfs_service_config_safety_valve"},
+	"hadoop-env":     {hdfsService, "hadoop_env_safety_valve"},
+	"spark-defaults": {sparkService, "spark_defaults_safety_valve"},
+	"spark-env":      {sparkService, "spark_env_safety_valve"},
+}
+
+// configure sets the services' configuration from the request: the HDFS
+// settings, then each configText classification into its safety valve;
+// user-env:<user> classifications are written on every VM.
+func (s *Service) configure(ctx context.Context, c Cluster) error {
 	str := func(v string) *string { return &v }
-	return []inventory.ConfigUpdate{
-		{Name: "dfs_replication", Value: str(strconv.Itoa(spec.HDFSReplication))},
-		{Name: "dfs_block_size", Value: str(strconv.FormatInt(int64(spec.HDFSBlockSizeMB)<<20, 10))},
+	updates := map[string][]inventory.ConfigUpdate{hdfsService: {
+		{Name: "dfs_replication", Value: str(strconv.Itoa(c.Spec.HDFSReplication))},
+		{Name: "dfs_block_size", Value: str(strconv.FormatInt(int64(c.Spec.HDFSBlockSizeMB)<<20, 10))},
+	}}
+	for _, conf := range c.Spec.Configurations {
+		if user, ok := strings.CutPrefix(conf.Classification, "user-env:"); ok {
+			if err := s.writeUserEnv(ctx, c, user, conf.Properties["env"]); err != nil {
+				return err
+			}
+			continue
+		}
+		sv, ok := safetyValves[conf.Classification]
+		if !ok {
+			return errClassification(conf.Classification)
+		}
+		xml := strings.HasSuffix(conf.Classification, "-site")
+		updates[sv.service] = append(updates[sv.service], inventory.ConfigUpdate{Name: sv.param,
+			Value: str(servicetype.FormatSnippet(conf.Properties, xml))})
 	}
+	for _, svc := range []string{hdfsService, sparkService} {
+		if len(updates[svc]) == 0 {
+			continue
+		}
+		if _, err := s.inv.UpdateServiceConfig(ctx, c.Name, svc, updates[svc]); err != nil {
+			return fmt.Errorf("configure %s: %w", svc, err)
+		}
+	}
+	return nil
+}
+
+// writeUserEnv writes a user-env classification's shell lines on every VM,
+// as ~<user>/.hadoop-eco-env, sourced from the user's .profile.
+func (s *Service) writeUserEnv(ctx context.Context, c Cluster, user, env string) error {
+	script := fmt.Sprintf(`set -e
+home="$HOME/users/%[1]s"
+mkdir -p "$home"
+cat > "$home/.hadoop-eco-env" <<'HERD_USER_ENV_EOF'
+%[2]s
+HERD_USER_ENV_EOF
+grep -qs 'hadoop-eco-env' "$home/.profile" || echo '. "$HOME/.hadoop-eco-env"' >> "$home/.profile"
+`, user, env)
+	for _, v := range c.LiveVMs() {
+		if out, err := s.cfg.Provider.Exec(ctx, v.InstanceID, []byte(script)); err != nil {
+			return fmt.Errorf("write user-env:%s on %s: %w: %s", user, v.Name, err, tail(out, 500))
+		}
+	}
+	return nil
 }
 
 // waitCommand waits for a cluster-manager command to end and says why it

@@ -208,6 +208,9 @@ func (s *Service) Create(ctx context.Context, owner string, spec Spec) (Cluster,
 	if err := s.supported(spec); err != nil {
 		return Cluster{}, err
 	}
+	if err := resolveFiles(ctx, &spec); err != nil {
+		return Cluster{}, err
+	}
 	if _, err := s.inv.GetCluster(ctx, spec.Name); err == nil {
 		return Cluster{}, apperr.New(apperr.Conflict, "a cluster named %q already exists", spec.Name)
 	}
@@ -289,12 +292,6 @@ func (s *Service) supported(spec Spec) error {
 		no = append(no, "redisInfo: Redis integration (for Superset) is not available in this installation")
 	}
 	// Not built yet (issue 7 continues): refused rather than ignored.
-	if len(spec.Configurations) > 0 || spec.ConfigFileURL != "" {
-		no = append(no, "config.configText / configFileUrl: configuration injection is not available in this version yet")
-	}
-	if spec.UserScriptFileURL != "" {
-		no = append(no, "config.userScriptFileUrl: fetching the user script from a URL is not available in this version yet; send it Base64-encoded in config.userScript")
-	}
 	if spec.Task != nil {
 		no = append(no, "userTask: task scheduling is not available in this version yet")
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -129,8 +130,16 @@ func TestHadoopEco(t *testing.T) {
 		}
 	})
 
+	body := ecoBody("test-cluster", 2, 2)
+	// The seed's example 1 configText (core-site io.file.buffer.size),
+	// here with Spark and user-env classifications too.
+	configText := `{"configurations": [
+		{"classification": "core-site", "properties": {"io.file.buffer.size": "65536"}},
+		{"classification": "spark-defaults", "properties": {"spark.network.timeout": "800s"}},
+		{"classification": "user-env:ubuntu", "properties": {"env": "export CUSTOM_HOME=/etc/custom"}}]}`
+	body["config"].(map[string]any)["configText"] = base64.StdEncoding.EncodeToString([]byte(configText))
 	start := time.Now()
-	created := eco.must("POST", "", ecoBody("test-cluster", 2, 2))
+	created := eco.must("POST", "", body)
 	if created["status"] != "Initializing" || created["name"] != "test-cluster" || created["id"] == "" {
 		t.Fatalf("create answered %v", created)
 	}
@@ -168,6 +177,34 @@ func TestHadoopEco(t *testing.T) {
 	cfg := cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1/config", nil)
 	if !strings.Contains(fmt.Sprint(cfg), "dfs_replication value:2") || !strings.Contains(fmt.Sprint(cfg), "dfs_block_size value:134217728") {
 		t.Errorf("HDFS config: %v", cfg)
+	}
+
+	// The configuration is in the CM API and in the files on the hosts.
+	if v := fmt.Sprint(cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1/config", nil)); !strings.Contains(v, "core_site_safety_valve") {
+		t.Errorf("HDFS config lacks the core-site snippet: %v", v)
+	}
+	sites, _ := filepath.Glob(filepath.Join(vmDir, "*", "agent", "roles", "test-cluster-DATANODE-1", "conf", "core-site.xml"))
+	if len(sites) != 1 {
+		t.Fatalf("core-site.xml of DataNode 1: %v", sites)
+	}
+	if b, _ := os.ReadFile(sites[0]); !strings.Contains(string(b), "<name>io.file.buffer.size</name><value>65536</value>") {
+		t.Errorf("core-site.xml:\n%s", b)
+	}
+	sparkConf, _ := filepath.Glob(filepath.Join(vmDir, "*", "agent", "roles", "test-cluster-SPARK-MASTER", "conf", "spark-defaults.conf"))
+	if len(sparkConf) != 1 {
+		t.Fatalf("spark-defaults.conf of the master: %v", sparkConf)
+	}
+	if b, _ := os.ReadFile(sparkConf[0]); !strings.Contains(string(b), "spark.network.timeout=800s") {
+		t.Errorf("spark-defaults.conf:\n%s", b)
+	}
+	envs, _ := filepath.Glob(filepath.Join(vmDir, "*", "users", "ubuntu", ".hadoop-eco-env"))
+	if len(envs) != 3 {
+		t.Errorf("user-env files: %v", envs)
+	} else if b, _ := os.ReadFile(envs[0]); !strings.Contains(string(b), "export CUSTOM_HOME=/etc/custom") {
+		t.Errorf("user env: %q", b)
+	}
+	if got := eco.must("GET", "/"+cid, nil)["config"].(map[string]any)["configText"]; got != body["config"].(map[string]any)["configText"] {
+		t.Errorf("configText in the GET answer: %v", got)
 	}
 
 	// Scale-in below the replication is refused and changes nothing.
@@ -256,6 +293,21 @@ func TestHadoopEcoRefusals(t *testing.T) {
 		b[k] = v
 		return b
 	}
+	files := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/yarn.json" {
+			fmt.Fprint(w, `{"configurations":[{"classification":"yarn-site","properties":{"a":"b"}}]}`)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer files.Close()
+	withConfig := func(k, v string) map[string]any {
+		b := ecoBody("refused", 3, 3)
+		c := b["config"].(map[string]any)
+		delete(c, "userScript")
+		c[k] = v
+		return b
+	}
 	tests := []struct {
 		name string
 		body map[string]any
@@ -267,6 +319,10 @@ func TestHadoopEcoRefusals(t *testing.T) {
 			"userPw": base64.StdEncoding.EncodeToString([]byte("pw"))}), "hiveDbInfo"},
 		{"unknown flavor", withField("workerFlavorName", "x9.huge"), "workerFlavorName"},
 		{"too few workers", withField("workerCnt", 2), "hdfsReplication"},
+		{"unknown classification in a file", withConfig("configFileUrl", files.URL+"/yarn.json"), "yarn-site"},
+		{"config file missing", withConfig("configFileUrl", files.URL+"/none.json"), "404"},
+		{"script file missing", withConfig("userScriptFileUrl", files.URL+"/none.sh"), "config.userScriptFileUrl"},
+		{"user task", withField("userTask", map[string]string{"type": "spark", "terminationPolicy": "never", "fileUrl": files.URL + "/a.jar"}), "userTask"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -340,13 +340,28 @@ func (t *ServiceType) renderFile(rt *RoleType, f FileTemplate, d tmplData, r fun
 			props[k] = v
 		}
 	}
+	var snippets []Param
 	for _, ps := range [][]Param{t.Params, rt.Params} {
 		for _, p := range ps {
-			if p.File == f.Path && p.RelatedName != "" {
+			switch {
+			case p.File != f.Path:
+			case p.Type == TypeSnippet:
+				snippets = append(snippets, p)
+			case p.RelatedName != "":
 				if v := d.Cfg[p.Name]; v != "" {
 					props[p.RelatedName] = v
 				}
 			}
+		}
+	}
+	// Snippets come last: they win over everything else.
+	for _, p := range snippets {
+		extra, err := ParseSnippet(d.Cfg[p.Name])
+		if err != nil {
+			return "", fmt.Errorf("parameter %s: %w", p.Name, err)
+		}
+		for k, v := range extra {
+			props[k] = v
 		}
 	}
 	switch f.Format {

@@ -28,6 +28,11 @@ const (
 	TypePath     = "path"      // absolute, or relative to the host agent's data directory
 	TypePathList = "path_list" // comma-separated paths
 	TypeEnum     = "enum"
+	// TypeSnippet is an advanced configuration snippet ("safety valve"):
+	// properties added to the parameter's File over what it has. For a
+	// Hadoop XML file it is Cloudera Manager's form, <property> elements;
+	// for the others, and also accepted for XML files, name=value lines.
+	TypeSnippet = "snippet"
 )
 
 // AutoRestartParam is the parameter every role type has that makes its host
@@ -350,6 +355,12 @@ func (p *Param) Normalize(v string) (string, error) {
 			return "", fmt.Errorf("%d is above the maximum %d", n, *hi)
 		}
 		return strconv.FormatInt(n, 10), nil
+	case TypeSnippet:
+		props, err := ParseSnippet(v)
+		if err != nil {
+			return "", err
+		}
+		return FormatSnippet(props, strings.HasSuffix(p.File, ".xml") && strings.HasPrefix(strings.TrimSpace(v), "<")), nil
 	case TypePath:
 		return v, checkPath(v)
 	case TypePathList:

@@ -319,3 +319,62 @@ func TestDecommissionRefresh(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSnippet(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    map[string]string
+		wantErr string
+	}{
+		{"", map[string]string{}, ""},
+		{"<property><name>io.file.buffer.size</name><value>65536</value></property>", map[string]string{"io.file.buffer.size": "65536"}, ""},
+		{"a.b=1\n# note\n\nexport HADOOP_HEAPSIZE=\"3001\"", map[string]string{"a.b": "1", "HADOOP_HEAPSIZE": "3001"}, ""},
+		{"no equals sign", nil, "want name=value"},
+		{"<property><name>bad name</name><value>1</value></property>", nil, "not valid"},
+		{"<property><name>x</name>", nil, "<property>"},
+	}
+	for _, tc := range tests {
+		got, err := ParseSnippet(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("ParseSnippet(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("ParseSnippet(%q) = %v, %v", tc.in, got, err)
+		}
+	}
+}
+
+// A safety valve adds to, and wins over, the generated file.
+func TestSafetyValve(t *testing.T) {
+	c := mustLoad(t)
+	hdfs, _ := c.Type("HDFS")
+	p, _ := hdfs.Param("core_site_safety_valve")
+	v, err := p.Normalize("<property><name>io.file.buffer.size</name><value>65536</value></property><property><name>hadoop.tmp.dir</name><value>/x</value></property>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := hdfsTopology()
+	in.ServiceConfig = map[string]string{"core_site_safety_valve": v, "hadoop_env_safety_valve": "HADOOP_HEAPSIZE=3001"}
+	in.Role = in.Peers[1]
+	spec, err := hdfs.Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range spec.Files {
+		switch f.Path {
+		case "core-site.xml":
+			for _, want := range []string{"<name>io.file.buffer.size</name><value>65536</value>", "<name>hadoop.tmp.dir</name><value>/x</value>"} {
+				if !strings.Contains(f.Content, want) {
+					t.Errorf("core-site.xml lacks %s:\n%s", want, f.Content)
+				}
+			}
+		case "hadoop-env.sh":
+			if !strings.Contains(f.Content, `export HADOOP_HEAPSIZE="3001"`) {
+				t.Errorf("hadoop-env.sh = %q", f.Content)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package eco
 
 import (
 	"cmp"
+	"encoding/base64"
 	"context"
 	"io"
 	"log/slog"
@@ -289,7 +290,8 @@ func (a *API) wireCluster(c eco.Cluster) Cluster {
 		ElapsedTime: it.ElapsedTime, TotalVMUptime: a.vmUptime(c),
 		MasterInfo: []NodeInfo{{FlavorID: s.Master.FlavorName, FlavorName: s.Master.FlavorName, VolumeSize: s.Master.VolumeGB}},
 		WorkerInfo: []NodeInfo{{FlavorID: s.Worker.FlavorName, FlavorName: s.Worker.FlavorName, VolumeSize: s.Worker.VolumeGB}},
-		Config:     ClusterConfig{HDFSBlockSize: s.HDFSBlockSizeMB, HDFSReplication: s.HDFSReplication, ConfigFileURL: s.ConfigFileURL},
+		Config: ClusterConfig{HDFSBlockSize: s.HDFSBlockSizeMB, HDFSReplication: s.HDFSReplication, ConfigFileURL: s.ConfigFileURL,
+			ConfigText: base64Of(s.ConfigText)},
 		Reason:     c.Reason,
 	}
 	if s.Admin != nil {
@@ -320,4 +322,12 @@ func (a *API) vmUptime(c eco.Cluster) int64 {
 func wireVM(v store.EcoVMRow) VM {
 	return VM{Name: v.Name, InstanceID: v.InstanceID, Index: v.Index, IsMaster: v.IsMaster, Status: v.Status, FlavorName: v.Flavor,
 		IP: v.Address, CreatedAt: Millis(v.CreatedAt)}
+}
+
+// base64Of is configText as it was sent: Base64, or empty.
+func base64Of(text string) string {
+	if text == "" {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString([]byte(text))
 }
