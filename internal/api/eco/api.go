@@ -2,8 +2,8 @@ package eco
 
 import (
 	"cmp"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
@@ -292,7 +292,7 @@ func (a *API) wireCluster(c eco.Cluster) Cluster {
 		WorkerInfo: []NodeInfo{{FlavorID: s.Worker.FlavorName, FlavorName: s.Worker.FlavorName, VolumeSize: s.Worker.VolumeGB}},
 		Config: ClusterConfig{HDFSBlockSize: s.HDFSBlockSizeMB, HDFSReplication: s.HDFSReplication, ConfigFileURL: s.ConfigFileURL,
 			ConfigText: base64Of(s.ConfigText)},
-		Reason:     c.Reason,
+		Reason: c.Reason,
 	}
 	if s.Admin != nil {
 		out.AdminInfo.UserID = s.Admin.UserID
