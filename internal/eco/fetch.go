@@ -19,6 +19,11 @@ const maxFetch = 1 << 20
 // or file: on the server's machine. What cannot be read is the request's
 // fault (400), named by field.
 func fetch(ctx context.Context, field, raw string) ([]byte, error) {
+	return fetchLimit(ctx, field, raw, maxFetch)
+}
+
+// fetchLimit is fetch of at most limit bytes.
+func fetchLimit(ctx context.Context, field, raw string, limit int64) ([]byte, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "%s %q is not a URL", field, raw)
@@ -51,12 +56,12 @@ func fetch(ctx context.Context, field, raw string) ([]byte, error) {
 		return nil, apperr.New(apperr.Invalid, "%s %q: only http, https and file URLs can be fetched", field, raw)
 	}
 	defer rd.Close()
-	b, err := io.ReadAll(io.LimitReader(rd, maxFetch+1))
+	b, err := io.ReadAll(io.LimitReader(rd, limit+1))
 	if err != nil {
 		return nil, apperr.New(apperr.Invalid, "%s: reading %s: %v", field, raw, err)
 	}
-	if len(b) > maxFetch {
-		return nil, apperr.New(apperr.Invalid, "%s: %s is larger than %d bytes", field, raw, maxFetch)
+	if int64(len(b)) > limit {
+		return nil, apperr.New(apperr.Invalid, "%s: %s is larger than %d bytes", field, raw, limit)
 	}
 	return b, nil
 }

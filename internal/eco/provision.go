@@ -53,10 +53,15 @@ func (s *Service) provisionSteps(ctx context.Context, id string) error {
 		return err
 	}
 	now := s.cfg.Now()
-	if err := s.setStatus(ctx, id, func(r *store.EcoClusterRow) { r.Status, r.Changing, r.RunningAt = StatusRunning, false, now }); err != nil {
+	// With a user task, the cluster is not scalable until the task ends.
+	task := c.Spec.Task != nil
+	if err := s.setStatus(ctx, id, func(r *store.EcoClusterRow) { r.Status, r.Changing, r.RunningAt = StatusRunning, task, now }); err != nil {
 		return err
 	}
 	s.log.Info("cluster running", "cluster", c.Name, "id", id, "took", now.Sub(c.CreatedAt).Round(time.Millisecond))
+	if task {
+		s.runTask(ctx, c)
+	}
 	return nil
 }
 

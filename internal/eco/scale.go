@@ -213,8 +213,9 @@ func (s *Service) liveWorkers(ctx context.Context, id string) (int, error) {
 	return n, nil
 }
 
-// settleScale settles a scale a previous server left in flight: workers
-// whose VMs never ran are removed again; the cluster goes on with the rest.
+// settleScale settles a change a previous server left in flight on a
+// running cluster: workers whose VMs never ran are removed again, the
+// cluster goes on with the rest; a user task that was running failed.
 func (s *Service) settleScale(ctx context.Context, id string) {
 	c, err := s.Get(ctx, id)
 	if err != nil {
@@ -237,7 +238,12 @@ func (s *Service) settleScale(ctx context.Context, id string) {
 	if len(unfinished) > 0 {
 		reason = fmt.Sprintf("the server restarted during a scale; %d unfinished workers were removed", len(unfinished))
 	}
-	if err := s.setStatus(ctx, id, func(r *store.EcoClusterRow) { r.Changing, r.WorkerCnt, r.Reason = false, live, reason }); err != nil {
+	if err := s.setStatus(ctx, id, func(r *store.EcoClusterRow) {
+		r.Changing, r.WorkerCnt, r.Reason = false, live, reason
+		if r.TaskStatus == TaskRunning {
+			r.TaskStatus, r.Reason = TaskFailed, "the server restarted while the user task ran"
+		}
+	}); err != nil {
 		s.log.Error("settle scale", "id", id, "err", err)
 	}
 }

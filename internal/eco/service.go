@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -48,6 +49,11 @@ type Config struct {
 	Now       func() time.Time
 	NewID     func() string
 	Logger    *slog.Logger
+	// SparkHome finds the Spark runtime user tasks run with.
+	SparkHome func(ctx context.Context) (string, error)
+	// TaskDir holds files tasks fetch; ObjectStoreDir is the local object
+	// store task logs go to (<bucket>/HadoopEco/<cluster>/...).
+	TaskDir, ObjectStoreDir string
 	// JoinTimeout bounds the wait for a new VM's agent to register;
 	// ReadyTimeout the wait from the start command to every role GOOD.
 	JoinTimeout, ReadyTimeout time.Duration
@@ -107,6 +113,8 @@ type Cluster struct {
 	store.EcoClusterRow
 	Spec Spec
 	VMs  []store.EcoVMRow // all, deleted ones too
+	// TaskLogURL is where the user task's log is, once it has ended.
+	TaskLogURL string
 }
 
 // LiveVMs returns the VMs that are not deleted, masters first.
@@ -291,10 +299,6 @@ func (s *Service) supported(spec Spec) error {
 	if spec.Redis != nil {
 		no = append(no, "redisInfo: Redis integration (for Superset) is not available in this installation")
 	}
-	// Not built yet (issue 7 continues): refused rather than ignored.
-	if spec.Task != nil {
-		no = append(no, "userTask: task scheduling is not available in this version yet")
-	}
 	for _, g := range []struct{ what, name string }{{"masterFlavorName", spec.Master.FlavorName}, {"workerFlavorName", spec.Worker.FlavorName}} {
 		if _, ok := s.cfg.Flavors[g.name]; !ok {
 			no = append(no, fmt.Sprintf("%s %q is not a known flavor; known: %s", g.what, g.name, strings.Join(s.flavorNames(), ", ")))
@@ -331,6 +335,9 @@ func (s *Service) get(ctx context.Context, q *store.Queries, id string) (Cluster
 	c := Cluster{EcoClusterRow: row}
 	if err := json.Unmarshal([]byte(row.Spec), &c.Spec); err != nil {
 		return Cluster{}, fmt.Errorf("read cluster %s: %w", id, err)
+	}
+	if row.TaskLog != "" {
+		c.TaskLogURL = "file://" + filepath.Join(s.cfg.ObjectStoreDir, row.TaskLog)
 	}
 	c.VMs, err = q.ListEcoVMs(ctx, id)
 	return c, err

@@ -138,6 +138,10 @@ func TestHadoopEco(t *testing.T) {
 		{"classification": "spark-defaults", "properties": {"spark.network.timeout": "800s"}},
 		{"classification": "user-env:ubuntu", "properties": {"env": "export CUSTOM_HOME=/etc/custom"}}]}`
 	body["config"].(map[string]any)["configText"] = base64.StdEncoding.EncodeToString([]byte(configText))
+	// The seed's example 1 Hive task, run through Spark SQL.
+	body["userTask"] = map[string]any{"type": "hive", "terminationPolicy": "never",
+		"hiveQuery": "create table if not exists t1 (col1 string); insert into table t1 values ('a'), ('b'), ('c');",
+		"execOpts":  "--hiveconf hive.tez.container.size=1024 --hiveconf", "logBucketName": "user-bucket"}
 	start := time.Now()
 	created := eco.must("POST", "", body)
 	if created["status"] != "Initializing" || created["name"] != "test-cluster" || created["id"] == "" {
@@ -147,8 +151,14 @@ func TestHadoopEco(t *testing.T) {
 	if st, out := eco.call("POST", "", ecoBody("test-cluster", 2, 2)); st != http.StatusConflict {
 		t.Errorf("same name again: %d %v", st, out)
 	}
-	cl := eco.waitStatus(cid, "Running", 4*time.Minute)
-	t.Logf("create to Running: %s", time.Since(start).Round(time.Millisecond))
+	cl := eco.waitStatus(cid, "Running", 6*time.Minute)
+	t.Logf("create to Running, with the Hive task: %s", time.Since(start).Round(time.Millisecond))
+	task := cl["userTask"].(map[string]any)
+	logURL, _ := task["logUrl"].(string)
+	taskLog, _ := os.ReadFile(strings.TrimPrefix(logURL, "file://"))
+	if task["status"] != "Succeeded" || !strings.Contains(logURL, "/user-bucket/HadoopEco/test-cluster/") {
+		t.Fatalf("Hive task: %v\n%s", task, taskLog)
+	}
 	if cl["masterCnt"] != 1.0 || cl["workerCnt"] != 2.0 || cl["nodeCnt"] != 3.0 || cl["runningAt"] == nil {
 		t.Errorf("running cluster: %v", cl)
 	}
@@ -243,6 +253,10 @@ func TestHadoopEco(t *testing.T) {
 		t.Fatal(err)
 	}
 	hdfs(hadooprt.FsShell, "-D", "dfs.blocksize=1048576", "-put", local, "/data.bin")
+	// The Hive task's table t1 has its three rows in HDFS.
+	if rows := hdfs(hadooprt.FsShell, "-cat", "/user/hive/warehouse/t1/*"); strings.Join(strings.Fields(rows), ",") != "a,b,c" {
+		t.Errorf("rows of t1: %q", rows)
+	}
 	// Scale in by one, through the DELETE the seed's example uses: the
 	// DataNode is decommissioned first, its blocks re-replicated.
 	eco.must("DELETE", "/"+cid+"/scale-in", map[string]int{"scaleCnt": 1})
@@ -429,5 +443,49 @@ func TestHadoopEcoRestartDuringProvisioning(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(vmDir); len(ents) > 1 {
 		t.Errorf("VM directories left: %v", ents)
+	}
+}
+
+// A Spark task (the example SparkPi jar) with terminationPolicy onSuccess
+// ends the cluster Terminated(User) once it succeeds.
+func TestHadoopEcoSparkTaskOnSuccess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real HDFS and Spark daemons")
+	}
+	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
+	if err != nil {
+		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	jar := filepath.Join(servertest.ModuleRoot(), "build", "spark-examples.jar")
+	if _, err := os.Stat(jar); err != nil {
+		t.Fatalf("the example jar (make setup): %v", err)
+	}
+	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
+	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
+	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	vmDir := filepath.Join(env.DataDir, "vms")
+	t.Cleanup(func() {
+		if left := killLeftovers(vmDir); left != "" {
+			t.Errorf("processes left under %s: %s", vmDir, left)
+		}
+	})
+	body := ecoBody("spark-job-cluster", 1, 1)
+	delete(body["config"].(map[string]any), "userScript")
+	// The seed's example 2 task, with the example jar of this project.
+	body["userTask"] = map[string]any{"type": "spark", "terminationPolicy": "onSuccess", "fileUrl": "file://" + jar,
+		"deployMode": "client", "execOpts": "--class org.herd.examples.SparkPi --master yarn", "execParams": "4", "logBucketName": "user-bucket"}
+	cid := eco.must("POST", "", body)["id"].(string)
+	cl := eco.waitStatus(cid, "Terminated(User)", 6*time.Minute)
+	task := cl["userTask"].(map[string]any)
+	logURL, _ := task["logUrl"].(string)
+	taskLog, _ := os.ReadFile(strings.TrimPrefix(logURL, "file://"))
+	if task["status"] != "Succeeded" || !strings.Contains(string(taskLog), "Pi is roughly") {
+		t.Errorf("Spark task: %v\n%s", task, taskLog)
+	}
+	if cl["nodeCnt"] != 0.0 {
+		t.Errorf("terminated cluster: %v", cl)
 	}
 }

@@ -186,6 +186,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		Provider: provider, Keyring: kr, Now: opts.Now, NewID: opts.NewID, Logger: log,
 		// The local provider's agents reach the server over loopback.
 		ServerURL: func() string { return "http://127.0.0.1:" + port },
+		SparkHome: func(ctx context.Context) (string, error) {
+			rt, err := sparkrt.Discover(ctx, sparkrt.Config{Venv: cfg.SparkVenv, SparkHome: cfg.SparkHome})
+			return rt.Home, err
+		},
+		TaskDir: filepath.Join(cfg.DataDir, "eco-tasks"), ObjectStoreDir: filepath.Join(cfg.DataDir, "objectstore"),
 	})
 	if tlsConf != nil {
 		s.ln = tls.NewListener(s.ln, tlsConf)

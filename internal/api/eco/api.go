@@ -297,6 +297,11 @@ func (a *API) wireCluster(c eco.Cluster) Cluster {
 	if s.Admin != nil {
 		out.AdminInfo.UserID = s.Admin.UserID
 	}
+	if t := s.Task; t != nil {
+		out.UserTask = &UserTask{Type: t.Type, TerminationPolicy: t.TerminationPolicy, FileURL: t.FileURL, HiveQuery: t.HiveQuery,
+			DeployMode: t.DeployMode, ExecOpts: t.ExecOpts, ExecParams: t.ExecParams, LogBucketName: t.LogBucketName,
+			LogURL: c.TaskLogURL, Status: c.TaskStatus}
+	}
 	for _, v := range c.LiveVMs() {
 		if v.IsMaster && v.Address != "" && c.Status == eco.StatusRunning {
 			out.NameNodeURL = "http://" + v.Address + ":9870"

@@ -138,6 +138,8 @@ type UserTask struct {
 	ExecParams        string `json:"execParams,omitempty"`
 	LogBucketName     string `json:"logBucketName,omitempty"`
 	LogURL            string `json:"logUrl,omitempty"`
+	// Status is Herd's addition: Running, Succeeded or Failed.
+	Status string `json:"status,omitempty"`
 }
 
 // HiveDBInfo is the MySQL metastore the cluster uses.
