@@ -136,7 +136,9 @@ func taskScript(sparkHome, master string, t UserTask, file string) string {
 		argv = append(argv, strings.Fields(t.ExecParams)...)
 	case "hive":
 		argv = append([]string{filepath.Join(sparkHome, "bin", "spark-sql")}, conf...)
+		// As Hive does: a CREATE TABLE without USING makes a Hive text table.
 		argv = append(argv, "--conf", "spark.sql.warehouse.dir=hdfs://"+master+":8020/user/hive/warehouse",
+			"--conf", "spark.sql.legacy.createHiveTableByDefault=true",
 			"--conf", "spark.driver.extraJavaOptions=-Dderby.system.home=metastore")
 		argv = append(argv, hiveConfs(opts)...)
 		if t.HiveQuery != "" {

@@ -336,7 +336,6 @@ func TestHadoopEcoRefusals(t *testing.T) {
 		{"unknown classification in a file", withConfig("configFileUrl", files.URL+"/yarn.json"), "yarn-site"},
 		{"config file missing", withConfig("configFileUrl", files.URL+"/none.json"), "404"},
 		{"script file missing", withConfig("userScriptFileUrl", files.URL+"/none.sh"), "config.userScriptFileUrl"},
-		{"user task", withField("userTask", map[string]string{"type": "spark", "terminationPolicy": "never", "fileUrl": files.URL + "/a.jar"}), "userTask"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -346,6 +345,22 @@ func TestHadoopEcoRefusals(t *testing.T) {
 				t.Errorf("%d %v", st, out)
 			}
 		})
+	}
+	// The seed's three examples as written ask for what the local provider
+	// cannot honour: a data catalog, NameNode HA, a MySQL metastore.
+	for i, want := range []string{"dataCatalog", "isHa", "hiveDbInfo"} {
+		b, err := os.ReadFile(filepath.Join(servertest.ModuleRoot(), "internal", "eco", "testdata", fmt.Sprintf("create-example-%d.json", i+1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+		eco.t = t
+		if st, out := eco.call("POST", "", body); st != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["message"]), want) {
+			t.Errorf("seed example %d: %d %v", i+1, st, out)
+		}
 	}
 	eco.t = t
 	if n := len(eco.must("GET", "", nil)["content"].([]any)); n != 0 {
