@@ -54,6 +54,7 @@ type Config struct {
 	LocalAgent        bool          `koanf:"local-agent"`
 	LocalAgentAddress string        `koanf:"local-agent-address"`
 	HadoopHome        string        `koanf:"hadoop-home"`
+	EcoFlavors        string        `koanf:"eco-flavors"`
 
 	PasswordMemoryKiB   uint32 `koanf:"password-memory-kib"`
 	PasswordIterations  uint32 `koanf:"password-iterations"`
@@ -127,6 +128,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.Bool("local-agent", d.LocalAgent, "run a host agent for this machine inside the server")
 	fs.String("local-agent-address", d.LocalAgentAddress, "IP address the local agent's roles bind to")
 	fs.String("hadoop-home", d.HadoopHome, "Hadoop installation for HDFS roles (default: build/hadoop of the project)")
+	fs.String("eco-flavors", d.EcoFlavors, "Hadoop Eco VM flavors added to the built-in table, as name=cores:memoryGiB,... (e.g. x1.big=8:32)")
 	fs.Uint32("password-memory-kib", d.PasswordMemoryKiB, "argon2id memory cost of new password hashes, KiB")
 	fs.Uint32("password-iterations", d.PasswordIterations, "argon2id time cost of new password hashes")
 	fs.Uint8("password-parallelism", d.PasswordParallelism, "argon2id parallelism of new password hashes")

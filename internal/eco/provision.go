@@ -205,6 +205,9 @@ func (s *Service) install(ctx context.Context, c Cluster) error {
 	if err := s.configure(ctx, c); err != nil {
 		return err
 	}
+	if err := s.sizeRoles(ctx, c); err != nil {
+		return err
+	}
 	hdfs := []inventory.NewRole{{Name: c.Name + "-NAMENODE", Type: "NAMENODE", HostID: master}}
 	spark := []inventory.NewRole{{Name: c.Name + "-SPARK-MASTER", Type: "MASTER", HostID: master}}
 	for _, w := range workers {

@@ -52,3 +52,21 @@ func TestTaskScript(t *testing.T) {
 		})
 	}
 }
+
+func TestParseFlavors(t *testing.T) {
+	got, err := ParseFlavors(" m2a.xlarge=4:16, big=64:512 ")
+	if err != nil || len(got) != 2 || got["big"].Cores != 64 || got["big"].MemoryBytes != 512<<30 {
+		t.Fatalf("ParseFlavors = %v, %v", got, err)
+	}
+	for _, bad := range []string{"x", "x=4", "x=a:1", "x=0:1", "=1:1"} {
+		if _, err := ParseFlavors(bad); err == nil {
+			t.Errorf("ParseFlavors(%q) accepted", bad)
+		}
+	}
+	if h := daemonHeap(got["m2a.xlarge"]); h != 256<<20 {
+		t.Errorf("heap of m2a.xlarge = %d", h)
+	}
+	if h := daemonHeap(got["big"]); h != 2<<30 {
+		t.Errorf("heap of big = %d", h)
+	}
+}

@@ -189,6 +189,11 @@ func TestHadoopEco(t *testing.T) {
 		t.Errorf("HDFS config: %v", cfg)
 	}
 
+	// The flavor sizes the roles: m2a.xlarge has 4 cores and 16 GiB.
+	wg := fmt.Sprint(cm.must("GET", "/api/v19/clusters/test-cluster/services/SPARK-1/roleConfigGroups/SPARK-1-WORKER-BASE/config", nil))
+	if !strings.Contains(wg, "worker_cores value:4") || !strings.Contains(wg, "worker_memory value:8589934592") {
+		t.Errorf("Spark worker group config: %v", wg)
+	}
 	// The configuration is in the CM API and in the files on the hosts.
 	if v := fmt.Sprint(cm.must("GET", "/api/v19/clusters/test-cluster/services/HDFS-1/config", nil)); !strings.Contains(v, "core_site_safety_valve") {
 		t.Errorf("HDFS config lacks the core-site snippet: %v", v)

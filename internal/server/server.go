@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -182,8 +183,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, opts Options)
 		return nil, err
 	}
 	port := strconv.Itoa(s.ln.Addr().(*net.TCPAddr).Port)
+	extra, err := eco.ParseFlavors(cfg.EcoFlavors)
+	if err != nil {
+		return nil, fmt.Errorf("eco-flavors: %w", err)
+	}
+	flavors := maps.Clone(eco.DefaultFlavors)
+	maps.Copy(flavors, extra) // the configured ones win
 	s.eco = eco.New(s.db, s.inv, eco.Config{
-		Provider: provider, Keyring: kr, Now: opts.Now, NewID: opts.NewID, Logger: log,
+		Provider: provider, Flavors: flavors, Keyring: kr, Now: opts.Now, NewID: opts.NewID, Logger: log,
 		// The local provider's agents reach the server over loopback.
 		ServerURL: func() string { return "http://127.0.0.1:" + port },
 		SparkHome: func(ctx context.Context) (string, error) {
