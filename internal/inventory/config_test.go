@@ -162,7 +162,8 @@ func TestConfigListsEveryParameter(t *testing.T) {
 	for _, it := range items {
 		got = append(got, it.Param.Name+"="+it.Value+" default="+it.Param.Default)
 	}
-	want := []string{"dfs_block_size= default=134217728", "dfs_permissions= default=true", "dfs_replication=1 default=3"}
+	want := []string{"core_site_safety_valve= default=", "dfs_block_size= default=134217728", "dfs_permissions= default=true",
+		"dfs_replication=1 default=3", "hadoop_env_safety_valve= default=", "hdfs_service_config_safety_valve= default="}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("service config (-want +got):\n%s", diff)
 	}
