@@ -509,3 +509,38 @@ func TestHadoopEcoSparkTaskOnSuccess(t *testing.T) {
 		t.Errorf("terminated cluster: %v", cl)
 	}
 }
+
+// A user script that fails fails the cluster: Terminated(Error) with the
+// script's output in the reason, its VMs removed.
+func TestHadoopEcoFailingUserScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts host agent processes")
+	}
+	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
+	if err != nil {
+		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
+	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
+	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	vmDir := filepath.Join(env.DataDir, "vms")
+	t.Cleanup(func() {
+		if left := killLeftovers(vmDir); left != "" {
+			t.Errorf("processes left under %s: %s", vmDir, left)
+		}
+	})
+	body := ecoBody("broken-script", 1, 1)
+	body["config"].(map[string]any)["userScript"] = base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho preparing-the-vm\necho disk-not-found >&2\nexit 7\n"))
+	cid := eco.must("POST", "", body)["id"].(string)
+	cl := eco.waitStatus(cid, "Terminated(Error)", 2*time.Minute)
+	reason := fmt.Sprint(cl["reason"])
+	if !strings.Contains(reason, "user script") || !strings.Contains(reason, "disk-not-found") || !strings.Contains(reason, "7") {
+		t.Errorf("reason = %q", reason)
+	}
+	if ents, _ := os.ReadDir(vmDir); len(ents) > 1 {
+		t.Errorf("VM directories left: %v", ents)
+	}
+}
