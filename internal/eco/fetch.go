@@ -2,7 +2,6 @@ package eco
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -89,10 +88,4 @@ func resolveFiles(ctx context.Context, spec *Spec) error {
 		spec.UserScript = b
 	}
 	return nil
-}
-
-// errClassification is a classification the mapping does not know; the
-// parser refuses those first.
-func errClassification(c string) error {
-	return fmt.Errorf("classification %q has no place in the cluster", c)
 }

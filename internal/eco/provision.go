@@ -459,3 +459,9 @@ func (s *Service) destroyVM(ctx context.Context, v store.EcoVMRow) error {
 	v.Status, v.DeletedAt = VMDeleted, s.cfg.Now()
 	return s.updateVM(ctx, v)
 }
+
+// errClassification is a classification the mapping does not know; the
+// parser refuses those first.
+func errClassification(c string) error {
+	return fmt.Errorf("classification %q has no place in the cluster", c)
+}

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -108,13 +107,7 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real HDFS and Spark daemons")
 	}
-	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
-	if err != nil {
-		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	hrt := requireHadoop(t)
 	// The wall clock: host TTLs and command times must pass.
 	env := servertest.StartWithClock(t, servertest.WallClock())
 	c := &cmCluster{cm: cmClient{t: t, base: env.URL, pw: env.AdminPassword}, hrt: hrt}

@@ -112,23 +112,9 @@ func TestHadoopEco(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real HDFS and Spark daemons")
 	}
-	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
-	if err != nil {
-		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
-	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
-	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	hrt := requireHadoop(t)
+	env, eco, vmDir := startEco(t, hrt)
 	cm := cmClient{t: t, base: env.URL, pw: env.AdminPassword}
-	vmDir := filepath.Join(env.DataDir, "vms")
-	t.Cleanup(func() {
-		if left := killLeftovers(vmDir); left != "" {
-			t.Errorf("processes left under %s: %s", vmDir, left)
-		}
-	})
 
 	body := ecoBody("test-cluster", 2, 2)
 	// The seed's example 1 configText (core-site io.file.buffer.size),
@@ -418,24 +404,9 @@ func TestHadoopEcoRestartDuringProvisioning(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts host agent processes")
 	}
-	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
-	if err != nil {
-		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	hrt := requireHadoop(t)
 	dataDir := filepath.Join(t.TempDir(), "data")
-	vmDir := filepath.Join(dataDir, "vms")
-	t.Cleanup(func() {
-		if left := killLeftovers(vmDir); left != "" {
-			t.Errorf("processes left under %s: %s", vmDir, left)
-		}
-	})
-	opts := []servertest.Option{servertest.WithDataDir(dataDir), servertest.WithVMAgentCommand(vmAgentCommand(hrt))}
-	env := servertest.StartWithClock(t, servertest.WallClock(), opts...)
-	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
-	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
+	env, eco, vmDir := startEco(t, hrt, servertest.WithDataDir(dataDir))
 	cid := eco.must("POST", "", ecoBody("restarted", 1, 1))["id"].(string)
 	// Stop the server once the VMs exist and the cluster is on its way.
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
@@ -448,7 +419,7 @@ func TestHadoopEcoRestartDuringProvisioning(t *testing.T) {
 		}
 	}
 	env.Stop()
-	env = servertest.StartWithClock(t, servertest.WallClock(), opts...)
+	env = servertest.StartWithClock(t, servertest.WallClock(), servertest.WithDataDir(dataDir), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
 	eco.base = env.URL
 	cl := eco.waitStatus(cid, "Terminated(Error)", 2*time.Minute)
 	if !strings.Contains(fmt.Sprint(cl["reason"]), "server restarted") || cl["nodeCnt"] != 0.0 {
@@ -472,26 +443,12 @@ func TestHadoopEcoSparkTaskOnSuccess(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts real HDFS and Spark daemons")
 	}
-	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
-	if err != nil {
-		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	hrt := requireHadoop(t)
 	jar := filepath.Join(servertest.ModuleRoot(), "build", "spark-examples.jar")
 	if _, err := os.Stat(jar); err != nil {
 		t.Fatalf("the example jar (make setup): %v", err)
 	}
-	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
-	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
-	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
-	vmDir := filepath.Join(env.DataDir, "vms")
-	t.Cleanup(func() {
-		if left := killLeftovers(vmDir); left != "" {
-			t.Errorf("processes left under %s: %s", vmDir, left)
-		}
-	})
+	_, eco, _ := startEco(t, hrt)
 	body := ecoBody("spark-job-cluster", 1, 1)
 	delete(body["config"].(map[string]any), "userScript")
 	// The seed's example 2 task, with the example jar of this project.
@@ -516,22 +473,8 @@ func TestHadoopEcoFailingUserScript(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts host agent processes")
 	}
-	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
-	if err != nil {
-		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithVMAgentCommand(vmAgentCommand(hrt)))
-	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
-	eco := ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}
-	vmDir := filepath.Join(env.DataDir, "vms")
-	t.Cleanup(func() {
-		if left := killLeftovers(vmDir); left != "" {
-			t.Errorf("processes left under %s: %s", vmDir, left)
-		}
-	})
+	hrt := requireHadoop(t)
+	_, eco, vmDir := startEco(t, hrt)
 	body := ecoBody("broken-script", 1, 1)
 	body["config"].(map[string]any)["userScript"] = base64.StdEncoding.EncodeToString([]byte("#!/bin/bash\necho preparing-the-vm\necho disk-not-found >&2\nexit 7\n"))
 	cid := eco.must("POST", "", body)["id"].(string)
@@ -543,4 +486,34 @@ func TestHadoopEcoFailingUserScript(t *testing.T) {
 	if ents, _ := os.ReadDir(vmDir); len(ents) > 1 {
 		t.Errorf("VM directories left: %v", ents)
 	}
+}
+
+// requireHadoop returns the Hadoop runtime make setup installs, or skips
+// the test (fails it when HERD_REQUIRE_COMPAT is set).
+func requireHadoop(t *testing.T) hadooprt.Runtime {
+	t.Helper()
+	hrt, err := hadooprt.Discover(context.Background(), hadooprt.Config{})
+	if err != nil {
+		if os.Getenv("HERD_REQUIRE_COMPAT") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return hrt
+}
+
+// startEco starts a server whose VM agents are this test binary, with an
+// access key for the Hadoop Eco API, and checks at the end that no
+// process is left under its VM directory (which it returns).
+func startEco(t *testing.T, hrt hadooprt.Runtime, opts ...servertest.Option) (*servertest.Env, ecoClient, string) {
+	t.Helper()
+	env := servertest.StartWithClock(t, servertest.WallClock(), append([]servertest.Option{servertest.WithVMAgentCommand(vmAgentCommand(hrt))}, opts...)...)
+	key := createAccessKey(t, env, "admin", env.AdminPassword, `{}`)
+	vmDir := filepath.Join(env.DataDir, "vms")
+	t.Cleanup(func() {
+		if left := killLeftovers(vmDir); left != "" {
+			t.Errorf("processes left under %s: %s", vmDir, left)
+		}
+	})
+	return env, ecoClient{t: t, base: env.URL, id: key.ID, secret: key.Private}, vmDir
 }
