@@ -8,26 +8,22 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/herdhq/herd/bench/internal/benchserver"
 	"github.com/herdhq/herd/internal/config"
-	"github.com/herdhq/herd/internal/server"
 )
 
 func main() {
@@ -52,24 +48,13 @@ func run(jobs, clients, queries int, dataDir string) error {
 	}
 	cfg := config.Default()
 	cfg.DataDir = dataDir
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := benchserver.StartInProcess(cfg)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{Listener: ln, Stderr: io.Discard})
-	if err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	base := "http://" + ln.Addr().String()
-	pw, err := os.ReadFile(filepath.Join(dataDir, server.InitialPasswordFile))
-	if err != nil {
-		return err
-	}
-	token, err := getToken(base, strings.TrimSpace(string(pw)))
+	defer srv.Stop() //nolint:errcheck // stopped and checked below; this is for early returns
+	base := srv.URL
+	token, err := getToken(base, srv.Password)
 	if err != nil {
 		return err
 	}
@@ -106,20 +91,15 @@ func run(jobs, clients, queries int, dataDir string) error {
 
 	// Restart, as a long-running server would be by now: its start (and its
 	// minute-by-minute maintenance) brings the planner statistics up to date.
-	cancel()
-	if err := <-done; err != nil {
+	if err := srv.Stop(); err != nil {
 		return err
 	}
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	restarted, err := benchserver.StartInProcess(cfg)
+	if err != nil {
 		return err
 	}
-	if srv, err = server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{Listener: ln, Stderr: io.Discard}); err != nil {
-		return err
-	}
-	go func() { done <- srv.Run(ctx) }()
-	api = "http://" + ln.Addr().String() + "/dex/api/v1"
+	defer restarted.Stop() //nolint:errcheck // stopped and checked below; this is for early returns
+	api = restarted.URL + "/dex/api/v1"
 
 	shapes := []string{
 		"filter=type%5Beq%5Dspark&orderby=created&orderasc=false",
@@ -161,8 +141,7 @@ func run(jobs, clients, queries int, dataDir string) error {
 			fmt.Printf("%-100s %5s %9s %9s %9s %8d\n", q, mode, pct(lat, 50), pct(lat, 99), lat[len(lat)-1].Round(time.Microsecond), count)
 		}
 	}
-	cancel()
-	return <-done
+	return restarted.Stop()
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

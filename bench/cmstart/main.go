@@ -20,8 +20,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -31,11 +29,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/herdhq/herd/bench/internal/benchserver"
 	"github.com/herdhq/herd/internal/agent"
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/hadooprt"
 	"github.com/herdhq/herd/internal/runner"
-	"github.com/herdhq/herd/internal/server"
 )
 
 const cluster = "/api/v19/clusters/bench"
@@ -91,26 +89,15 @@ func once(hrt hadooprt.Runtime, venv string) (timing, error) {
 	cfg.DataDir = filepath.Join(tmp, "server")
 	cfg.SparkVenv = venv
 	cfg.LocalAgent = false
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := benchserver.StartInProcess(cfg)
 	if err != nil {
 		return timing{}, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{Listener: ln, Stderr: io.Discard})
-	if err != nil {
-		return timing{}, err
-	}
-	srvDone := make(chan error, 1)
-	go func() { srvDone <- srv.Run(ctx) }()
-	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, server.InitialPasswordFile))
-	if err != nil {
-		return timing{}, err
-	}
-	c := &client{base: "http://" + ln.Addr().String(), pw: strings.TrimSpace(string(pw))}
+	c := &client{base: srv.URL, pw: srv.Password}
 
 	var tok struct{ Token string }
 	if err := c.do("POST", "/herd/v1/host-tokens", map[string]string{"description": "bench"}, &tok); err != nil {
+		_ = srv.Stop()
 		return timing{}, err
 	}
 	exe, _ := os.Executable()
@@ -122,6 +109,8 @@ func once(hrt hadooprt.Runtime, venv string) (timing, error) {
 			HadoopHome: hrt.Home, SparkVenv: venv})
 		if err != nil {
 			stopAgents()
+			wg.Wait()
+			_ = srv.Stop()
 			return timing{}, err
 		}
 		wg.Go(func() { _ = a.Run(agentCtx) })
@@ -134,8 +123,7 @@ func once(hrt hadooprt.Runtime, venv string) (timing, error) {
 		}
 		stopAgents()
 		wg.Wait()
-		cancel()
-		if err := <-srvDone; err != nil {
+		if err := srv.Stop(); err != nil {
 			log.Print(err)
 		}
 	}()

@@ -17,8 +17,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,9 +26,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herdhq/herd/bench/internal/benchserver"
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/runner"
-	"github.com/herdhq/herd/internal/server"
 	"github.com/herdhq/herd/internal/sparkrt"
 )
 
@@ -83,24 +81,13 @@ func run(pairs int, venv, jar string, poll time.Duration, conf map[string]string
 	cfg := config.Default()
 	cfg.DataDir = filepath.Join(tmp, "data")
 	cfg.SparkVenv = venv
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := benchserver.StartInProcess(cfg)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv, err := server.New(ctx, cfg, slog.New(slog.DiscardHandler), server.Options{Listener: ln, Stderr: io.Discard})
-	if err != nil {
-		return err
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	pw, err := os.ReadFile(filepath.Join(cfg.DataDir, server.InitialPasswordFile))
-	if err != nil {
-		return err
-	}
-	c := &client{base: "http://" + ln.Addr().String(), poll: poll}
-	if c.token, err = c.getToken(strings.TrimSpace(string(pw))); err != nil {
+	defer srv.Stop() //nolint:errcheck // stopped and checked at the end; this is for early returns
+	c := &client{base: srv.URL, poll: poll}
+	if c.token, err = c.getToken(srv.Password); err != nil {
 		return err
 	}
 	if err := c.setUp(jarBytes, conf); err != nil {
@@ -136,8 +123,7 @@ func run(pairs int, venv, jar string, poll time.Duration, conf map[string]string
 	ma, mb := median(bare), median(viaAPI)
 	fmt.Printf("\nmedian: bare %.3f s, API %.3f s; ratio API/bare %.3f; added %.3f s\n", ma, mb, mb/ma, mb-ma)
 	fmt.Printf("median of Herd's own share (API time minus the life of the run's process): %.3f s\n", median(herd))
-	cancel()
-	return <-done
+	return srv.Stop()
 }
 
 // bareRun runs SparkPi with spark-submit as a user would by hand, with

@@ -1,5 +1,6 @@
-// Package benchserver runs a herd server as a process of its own for the
-// benchmarks under bench/: it builds ./cmd/herd, starts `herd server` on a
+// Package benchserver runs a herd server for the benchmarks under bench/:
+// in the benchmark's own process (StartInProcess), or as a process of its
+// own (Start): it builds ./cmd/herd, starts `herd server` on a
 // free loopback port with a data directory of its own, waits until the
 // server is ready, reads the admin password it wrote, shows the tail and a
 // summary of its log, and stops it: SIGTERM, then SIGKILL. The server is
