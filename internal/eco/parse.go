@@ -638,22 +638,28 @@ func (o jsonObject) wrongType(v sentValue, want string) {
 
 // str reads a string field; "" is no value.
 func (o jsonObject) str(name string, required bool, aliases ...string) (string, bool) {
+	_, s, ok := o.strValue(name, required, aliases...)
+	return s, ok
+}
+
+// strValue is str with the value as it was sent (under which key).
+func (o jsonObject) strValue(name string, required bool, aliases ...string) (sentValue, string, bool) {
 	v, ok := o.value(name, required, aliases...)
 	if !ok {
-		return "", false
+		return v, "", false
 	}
 	var s string
 	if kindOf(v.data) != "string" || json.Unmarshal(v.data, &s) != nil {
 		o.wrongType(v, "a string")
-		return "", false
+		return v, "", false
 	}
 	if s == "" {
 		if required {
 			o.d.missing = append(o.d.missing, o.name(name))
 		}
-		return "", false
+		return v, "", false
 	}
-	return s, true
+	return v, s, true
 }
 
 // ident reads a string naming something: at most 255 characters, no
@@ -800,19 +806,8 @@ func (o jsonObject) password(name string, required bool) (string, bool) {
 
 // url reads a URL field: absolute http, https or file.
 func (o jsonObject) url(name string, required bool, aliases ...string) (string, bool) {
-	v, ok := o.value(name, required, aliases...)
+	v, s, ok := o.strValue(name, required, aliases...)
 	if !ok {
-		return "", false
-	}
-	var s string
-	if kindOf(v.data) != "string" || json.Unmarshal(v.data, &s) != nil {
-		o.wrongType(v, "a string")
-		return "", false
-	}
-	if s == "" {
-		if required {
-			o.d.missing = append(o.d.missing, o.name(name))
-		}
 		return "", false
 	}
 	if reason := checkURL(s); reason != "" {
