@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/herdhq/herd/internal/fileutil"
 )
 
 // logLoop rotates the roles' logs that grew past LogMaxBytes, checking
@@ -63,37 +64,11 @@ func rotate(path string, keep int) error {
 			return fmt.Errorf("rotate log: %w", err)
 		}
 	}
-	if err := copyFile(path, path+".1"); err != nil {
+	if err := fileutil.CopyFile(path, path+".1", 0o600); err != nil {
 		return fmt.Errorf("rotate log: %w", err)
 	}
 	if err := os.Truncate(path, 0); err != nil {
 		return fmt.Errorf("rotate log: %w", err)
 	}
 	return nil
-}
-
-// copyFile copies src to dst through a temporary file renamed into place.
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) //nolint:errcheck // gone after the rename
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }

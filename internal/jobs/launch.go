@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herdhq/herd/internal/fileutil"
+
 	"github.com/herdhq/herd/internal/runner"
 	"github.com/herdhq/herd/internal/sparkrt"
 	"github.com/herdhq/herd/internal/store"
@@ -220,30 +222,13 @@ func (s *Service) mount(ctx context.Context, r Run, root string) error {
 			}
 			_ = os.Remove(dst) // a later mount's file wins over an earlier one's
 			if err := os.Link(src, dst); err != nil {
-				if err := copyFile(src, dst); err != nil {
+				if err := fileutil.CopyFile(src, dst, 0o600); err != nil {
 					return fmt.Errorf("mount %s/%s: %w", m.ResourceName, f.Path, err)
 				}
 			}
 		}
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // isLocalMaster reports whether runs of master run on this machine.
