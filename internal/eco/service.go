@@ -332,26 +332,43 @@ func (s *Service) get(ctx context.Context, q *store.Queries, id string) (Cluster
 	if err != nil {
 		return Cluster{}, err
 	}
-	c := Cluster{EcoClusterRow: row}
+	vms, err := q.ListEcoVMs(ctx, id)
+	if err != nil {
+		return Cluster{}, err
+	}
+	return s.cluster(row, vms)
+}
+
+// cluster puts a cluster together from its rows.
+func (s *Service) cluster(row store.EcoClusterRow, vms []store.EcoVMRow) (Cluster, error) {
+	c := Cluster{EcoClusterRow: row, VMs: vms}
 	if err := json.Unmarshal([]byte(row.Spec), &c.Spec); err != nil {
-		return Cluster{}, fmt.Errorf("read cluster %s: %w", id, err)
+		return Cluster{}, fmt.Errorf("read cluster %s: %w", row.ID, err)
 	}
 	if row.TaskLog != "" {
 		c.TaskLogURL = "file://" + filepath.Join(s.cfg.ObjectStoreDir, row.TaskLog)
 	}
-	c.VMs, err = q.ListEcoVMs(ctx, id)
-	return c, err
+	return c, nil
 }
 
 // List returns the clusters, oldest first.
 func (s *Service) List(ctx context.Context, includeTerminated bool) ([]Cluster, error) {
-	rows, err := s.db.Read().ListEcoClusters(ctx, includeTerminated)
+	q := s.db.Read()
+	rows, err := q.ListEcoClusters(ctx, includeTerminated)
 	if err != nil {
 		return nil, err
 	}
+	all, err := q.ListAllEcoVMs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	vms := map[string][]store.EcoVMRow{}
+	for _, v := range all {
+		vms[v.ClusterID] = append(vms[v.ClusterID], v)
+	}
 	out := make([]Cluster, 0, len(rows))
 	for _, r := range rows {
-		c, err := s.get(ctx, s.db.Read(), r.ID)
+		c, err := s.cluster(r, vms[r.ID])
 		if err != nil {
 			return nil, err
 		}

@@ -114,3 +114,9 @@ func (q *Queries) UpdateEcoVM(ctx context.Context, v EcoVMRow) error {
 func (q *Queries) ListEcoVMs(ctx context.Context, clusterID string) ([]EcoVMRow, error) {
 	return queryAll(ctx, q, "list eco vms", scanEcoVM, `SELECT `+ecoVMCols+` FROM eco_vms WHERE cluster_id = $1 ORDER BY is_master DESC, idx`, clusterID)
 }
+
+// ListAllEcoVMs returns the VMs of every cluster, masters first, then by
+// index.
+func (q *Queries) ListAllEcoVMs(ctx context.Context) ([]EcoVMRow, error) {
+	return queryAll(ctx, q, "list eco vms", scanEcoVM, `SELECT `+ecoVMCols+` FROM eco_vms ORDER BY cluster_id, is_master DESC, idx`)
+}
