@@ -90,6 +90,7 @@ func newRoot(stdio IO) *cobra.Command {
 		newUserCmd(stdio),
 		newAccessKeyCmd(stdio),
 		newHostCmd(stdio),
+		newVCCmd(stdio),
 		newWhoamiCmd(stdio),
 		&cobra.Command{
 			Use:   "version",

@@ -161,3 +161,34 @@ func TestHostTokenCommand(t *testing.T) {
 		t.Fatalf("bad ttl: %+v", r)
 	}
 }
+
+func TestVCCommands(t *testing.T) {
+	env := servertest.Start(t)
+	out := mustRun(t, env, "", nil, "vc", "create", "etl", "--spark-master", "spark://127.0.1.1:7077")
+	if !strings.Contains(out, "etl") || !strings.Contains(out, "spark://127.0.1.1:7077") {
+		t.Fatalf("create: %s", out)
+	}
+	out = mustRun(t, env, "", nil, "vc", "set", "etl", "--name", "ETL", "--spark-master", "local[2]")
+	if !strings.Contains(out, "ETL") || !strings.Contains(out, "local[2]") {
+		t.Fatalf("set: %s", out)
+	}
+	var vcs []map[string]any
+	if err := json.Unmarshal([]byte(mustRun(t, env, "", nil, "vc", "list", "-o", "json")), &vcs); err != nil {
+		t.Fatal(err)
+	}
+	if len(vcs) != 2 || vcs[0]["id"] != "default" || vcs[1]["name"] != "ETL" || vcs[1]["sparkMaster"] != "local[2]" {
+		t.Fatalf("list: %v", vcs)
+	}
+	if r := run(t, env, "", nil, "vc", "set", "etl"); r.code != 2 || !strings.Contains(r.err, "nothing to change") {
+		t.Fatalf("set without a change: %+v", r)
+	}
+	if r := run(t, env, "", nil, "vc", "create", "bad", "--spark-master", "yarn"); r.code == 0 || !strings.Contains(r.err, "not supported") {
+		t.Fatalf("create with a YARN master: %+v", r)
+	}
+	if out := mustRun(t, env, "", nil, "vc", "delete", "etl"); !strings.Contains(out, "deleted") {
+		t.Fatalf("delete: %s", out)
+	}
+	if out := mustRun(t, env, "", nil, "vc", "list"); strings.Contains(out, "etl") || !strings.Contains(out, "default") {
+		t.Fatalf("list after delete: %s", out)
+	}
+}

@@ -150,6 +150,29 @@ func (c *Client) DeleteUser(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/herd/v1/users/"+url.PathEscape(name), nil, nil)
 }
 
+// ListVirtualClusters lists the virtual clusters.
+func (c *Client) ListVirtualClusters(ctx context.Context) ([]admin.VirtualCluster, error) {
+	var out admin.VirtualClusterList
+	return out.VirtualClusters, c.do(ctx, http.MethodGet, "/herd/v1/virtual-clusters", nil, &out)
+}
+
+// CreateVirtualCluster adds a virtual cluster.
+func (c *Client) CreateVirtualCluster(ctx context.Context, req admin.CreateVirtualClusterRequest) (admin.VirtualCluster, error) {
+	var out admin.VirtualCluster
+	return out, c.do(ctx, http.MethodPost, "/herd/v1/virtual-clusters", req, &out)
+}
+
+// UpdateVirtualCluster renames a virtual cluster or changes its master.
+func (c *Client) UpdateVirtualCluster(ctx context.Context, id string, req admin.UpdateVirtualClusterRequest) (admin.VirtualCluster, error) {
+	var out admin.VirtualCluster
+	return out, c.do(ctx, http.MethodPatch, "/herd/v1/virtual-clusters/"+url.PathEscape(id), req, &out)
+}
+
+// DeleteVirtualCluster removes an empty virtual cluster.
+func (c *Client) DeleteVirtualCluster(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/herd/v1/virtual-clusters/"+url.PathEscape(id), nil, nil)
+}
+
 // CreateAccessKey makes an access key for owner (empty: the caller).
 func (c *Client) CreateAccessKey(ctx context.Context, owner string) (iam.CreateAccessKeyResponse, error) {
 	var out iam.CreateAccessKeyResponse

@@ -174,6 +174,11 @@ func (s *Service) prepareRun(ctx context.Context, r Run, python string) (runner.
 	}
 	var sealed []byte
 	if len(secrets) > 0 {
+		if !isLocalMaster(vc.SparkMaster) {
+			// Executors on the master's workers run outside the run's
+			// private mount namespace: they could not read the secrets.
+			return runner.Spec{}, nil, fmt.Errorf("workload credentials need a local master: the executors of virtual cluster %q run on the workers of %s, outside the run's private secrets mount; refusing to run a job with credentials there", vc.ID, vc.SparkMaster)
+		}
 		if ok, why := s.cfg.Runner.Isolation(); !ok {
 			return runner.Spec{}, nil, fmt.Errorf("this machine cannot keep workload secrets private to a run (%s); refusing to run a job with credentials", why)
 		}

@@ -76,6 +76,11 @@ func New(ctx context.Context, db *store.DB, kr *keyring.Keyring, blobs *blobstor
 	if cfg.Runtime == nil {
 		cfg.Runtime = func() (sparkrt.Runtime, error) { return sparkrt.Runtime{}, errors.New("no Spark runtime configured") }
 	}
+	if cfg.DefaultSparkMaster != "" {
+		if err := ValidateMaster(cfg.DefaultSparkMaster); err != nil {
+			return nil, fmt.Errorf("new jobs service: %w", err)
+		}
+	}
 	s := &Service{db: db, kr: kr, blobs: blobs, cfg: cfg, log: cfg.Logger.With("component", "jobs"), buildWake: make(chan struct{}, 1)}
 	s.dispatch = newDispatcher(s)
 	if err := db.InTx(ctx, func(q *store.Queries) error {

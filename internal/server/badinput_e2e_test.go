@@ -43,8 +43,8 @@ type badCase struct {
 	message string // substring of the message
 }
 
-// snapshot is what bad requests must leave unchanged: users, access keys
-// and the published signing keys. An access key's lastUsage is left out: it
+// snapshot is what bad requests must leave unchanged: users, access keys,
+// virtual clusters and the published signing keys. An access key's lastUsage is left out: it
 // records a successful authentication, which a request with a bad body
 // still is (TestCredentialHeaders checks it).
 func snapshot(t *testing.T, env *servertest.Env) string {
@@ -62,7 +62,8 @@ func snapshot(t *testing.T, env *servertest.Env) string {
 	}
 	keyState, _ := json.Marshal(keys)
 	jwks := mustStatus(t, http.StatusOK, http.MethodGet, env.URL+"/gateway/authtkn/knoxtoken/api/v1/jwks.json", "", nil)
-	return string(users) + string(keyState) + string(jwks)
+	vcs := mustStatus(t, http.StatusOK, http.MethodGet, env.URL+"/herd/v1/virtual-clusters", "", admin)
+	return string(users) + string(keyState) + string(vcs) + string(jwks)
 }
 
 func runBadCases(t *testing.T, env *servertest.Env, cases []badCase) {

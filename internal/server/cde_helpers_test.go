@@ -39,6 +39,7 @@ type cdeClient struct {
 	env   *servertest.Env
 	token string
 	base  string
+	host  string // the Host the requests name, when not the server's address
 }
 
 func newCDEClient(t *testing.T, env *servertest.Env, user, pw string) *cdeClient {
@@ -50,9 +51,11 @@ func newCDEClient(t *testing.T, env *servertest.Env, user, pw string) *cdeClient
 // do sends one request with the headers of the documentation's examples.
 func (c *cdeClient) do(method, path, body string) (int, []byte) {
 	c.t.Helper()
-	status, _, b := call(c.t, method, c.base+path, body, headers{
-		"Authorization": bearer(c.token), "Content-Type": "application/json", "Accept": "application/json",
-	})
+	h := headers{"Authorization": bearer(c.token), "Content-Type": "application/json", "Accept": "application/json"}
+	if c.host != "" {
+		h["Host"] = c.host
+	}
+	status, _, b := call(c.t, method, c.base+path, body, h)
 	return status, b
 }
 
@@ -75,6 +78,9 @@ func (c *cdeClient) upload(resource, path string, content []byte) (int, []byte) 
 	fw.Write(content)
 	mw.Close()
 	req, _ := http.NewRequest(http.MethodPut, c.base+"/resources/"+resource+"/"+path, &buf)
+	if c.host != "" {
+		req.Host = c.host
+	}
 	req.Header.Set("Authorization", bearer(c.token))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	resp, err := http.DefaultClient.Do(req)

@@ -11,11 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/herdhq/herd/internal/api/cde"
 	"github.com/herdhq/herd/internal/hadooprt"
 	"github.com/herdhq/herd/internal/server/servertest"
 )
@@ -89,6 +91,7 @@ func (c cmClient) commandResult(cmd map[string]any, timeout time.Duration) error
 // cmCluster is the three-host cluster of TestClusterManagerHDFSAndSpark.
 type cmCluster struct {
 	t      *testing.T // of the step running
+	env    *servertest.Env
 	cm     cmClient
 	agents []*agentProc
 	hosts  []string // host ids of 127.0.1.1..3
@@ -110,7 +113,7 @@ func TestClusterManagerHDFSAndSpark(t *testing.T) {
 	hrt := requireHadoop(t)
 	// The wall clock: host TTLs and command times must pass.
 	env := servertest.StartWithClock(t, servertest.WallClock())
-	c := &cmCluster{cm: cmClient{t: t, base: env.URL, pw: env.AdminPassword}, hrt: hrt}
+	c := &cmCluster{env: env, cm: cmClient{t: t, base: env.URL, pw: env.AdminPassword}, hrt: hrt}
 	cm := c.cm
 	tok := cm.must("POST", "/herd/v1/host-tokens", map[string]string{"description": "test"})
 	root := t.TempDir()
@@ -243,23 +246,70 @@ func (c *cmCluster) hdfsAndSpark() {
 		t.Fatalf("cat = %q", out)
 	}
 
-	// A Spark application on the standalone master reads it.
-	script := filepath.Join(t.TempDir(), "count.py")
-	if err := os.WriteFile(script, []byte(`from pyspark.sql import SparkSession
+	// A CDE job run reads it on the standalone master: virtual cluster
+	// "etl" sends its runs there, and its jobs API is the one a host named
+	// etl.<domain> reaches, as in CDE.
+	vc := c.cm.must("POST", "/herd/v1/virtual-clusters", map[string]string{"id": "etl", "sparkMaster": "spark://127.0.1.1:7077"})
+	if vc["sparkMaster"] != "spark://127.0.1.1:7077" || vc["name"] != "etl" {
+		t.Fatalf("virtual cluster %v", vc)
+	}
+	etl := newCDEClient(t, c.env, "admin", c.cm.pw)
+	etl.host = "etl.cde-herd.localtest"
+	if info := decode[cde.Info](t, etl.must(http.StatusOK, http.MethodGet, "/info", "")); info.AppID != "etl" {
+		t.Fatalf("/info of etl's host: %+v", info)
+	}
+	etl.must(http.StatusCreated, http.MethodPost, "/resources", `{"name": "code"}`)
+	if st, b := etl.upload("code", "count.py", []byte(`from pyspark.sql import SparkSession
 s = SparkSession.builder.getOrCreate()
 print("LINES=%d" % s.read.text("hdfs://127.0.1.1:8020/words.txt").count())
 s.stop()
-`), 0o644); err != nil {
+`)); st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, b)
+	}
+	etl.must(http.StatusCreated, http.MethodPost, "/jobs", `{"name": "count", "type": "spark", "mounts": [{"resourceName": "code"}],
+		"spark": {"file": "count.py", "driverMemory": "512m", "executorMemory": "512m",
+			"conf": {"spark.cores.max": "1", "spark.hadoop.dfs.client.use.datanode.hostname": "true"}}}`)
+	id := decode[cde.RunID](t, etl.must(http.StatusCreated, http.MethodPost, "/jobs/count/run", "")).ID
+	run := etl.waitRun(id, 3*time.Minute, "ended", ended)
+	if run.Status != "succeeded" || !strings.Contains(etl.log(id, "driver/stdout"), "LINES=3") {
+		t.Fatalf("run on the standalone master: %+v\nstdout: %s\nstderr: %s", run, etl.log(id, "driver/stdout"), etl.log(id, "driver/stderr"))
+	}
+	// The master ran it: a standalone application id, among its completed
+	// applications.
+	if !regexp.MustCompile(`^app-\d{14}-\d{4}$`).MatchString(run.Spark.SparkAppID) {
+		t.Fatalf("application id %q is not a standalone master's", run.Spark.SparkAppID)
+	}
+	var master struct {
+		CompletedApps []struct {
+			ID string `json:"id"`
+		} `json:"completedapps"`
+	}
+	resp, err := http.Get("http://127.0.1.1:8080/json/")
+	if err != nil {
 		t.Fatal(err)
 	}
-	venv := filepath.Join(servertest.ModuleRoot(), ".venv")
-	sparkHome := strings.TrimSpace(mustOutput(t, filepath.Join(venv, "bin", "python"), "-c", "import os, pyspark; print(os.path.dirname(pyspark.__file__))"))
-	cmd := exec.Command(filepath.Join(sparkHome, "bin", "spark-submit"), "--master", "spark://127.0.1.1:7077",
-		"--conf", "spark.hadoop.dfs.client.use.datanode.hostname=true", "--conf", "spark.executor.memory=512m", "--conf", "spark.driver.memory=512m", script)
-	cmd.Env = append(os.Environ(), "PYSPARK_PYTHON="+filepath.Join(venv, "bin", "python"), "SPARK_LOCAL_IP=127.0.0.1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "LINES=3") {
-		t.Fatalf("spark-submit: %v\n%s", err, out)
+	err = json.NewDecoder(resp.Body).Decode(&master)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("the master's status: %v", err)
+	}
+	found := false
+	for _, a := range master.CompletedApps {
+		found = found || a.ID == run.Spark.SparkAppID
+	}
+	if !found {
+		t.Errorf("the master's completed applications %v lack %s", master.CompletedApps, run.Spark.SparkAppID)
+	}
+	// The default cluster does not see etl's jobs.
+	dflt := newCDEClient(t, c.env, "admin", c.cm.pw)
+	dflt.must(http.StatusNotFound, http.MethodGet, "/jobs/count", "")
+	// Workload secrets need a local master: the executors would run on the
+	// workers, outside the run's private mount.
+	etl.must(http.StatusCreated, http.MethodPost, "/credentials", `{"name": "db", "type": "workload-credential", "workloadCred": {"password": "Zq-secret-41"}}`)
+	etl.must(http.StatusCreated, http.MethodPost, "/jobs", `{"name": "secret", "type": "spark", "mounts": [{"resourceName": "code"}], "workloadCredentials": ["db"], "spark": {"file": "count.py"}}`)
+	id = decode[cde.RunID](t, etl.must(http.StatusCreated, http.MethodPost, "/jobs/secret/run", "")).ID
+	if run := etl.waitRun(id, time.Minute, "ended", ended); run.Status != "failed" || !strings.Contains(run.StatusReason, "workload credentials need a local master") {
+		t.Fatalf("a run with a secret on the standalone master: %+v", run)
 	}
 }
 
@@ -446,13 +496,4 @@ func (c *cmCluster) walkthrough() {
 		t.Fatalf("walkthrough: %v\n%s", err, out)
 	}
 	t.Logf("walkthrough: %d checks passed", strings.Count(string(out), "\nok "))
-}
-
-func mustOutput(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command(name, args...).Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v", name, args, err)
-	}
-	return string(out)
 }

@@ -31,6 +31,10 @@ func call(t *testing.T, method, url, body string, h headers) (int, http.Header, 
 		t.Fatal(err)
 	}
 	for k, v := range h {
+		if k == "Host" { // not a header to net/http
+			req.Host = v
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)

@@ -140,13 +140,16 @@ func TestSparkRuns(t *testing.T) {
 	}
 	c.must(http.StatusCreated, http.MethodPost, "/credentials", `{"name": "db", "type": "workload-credential", "workloadCred": {"password": "Xy7-very-secret-9Q"}}`)
 
-	// SparkPi, run by its schedule a few seconds from now.
-	start := time.Now().UTC().Add(3 * time.Second).Format(time.RFC3339)
+	// SparkPi, run by a schedule every minute that starts at this minute
+	// and ends before the next: catch-up owes it exactly one run, for the
+	// cron time that is its start.
+	start := time.Now().UTC().Truncate(time.Minute)
 	c.must(http.StatusCreated, http.MethodPost, "/jobs", `{"name": "pi", "type": "spark",
 		"mounts": [{"resourceName": "examples", "dirPrefix": "/jars"}],
 		"spark": {"file": "jars/spark-examples.jar", "className": "org.herd.examples.SparkPi", "args": ["{{ slices }}"]},
 		"defaultVariables": {"slices": "4"},
-		"schedule": {"enabled": true, "user": "etl-bot", "cronExpression": "@once", "start": "`+start+`"}}`)
+		"schedule": {"enabled": true, "user": "etl-bot", "cronExpression": "* * * * *", "catchup": true,
+			"start": "`+start.Format(time.RFC3339)+`", "end": "`+start.Add(30*time.Second).Format(time.RFC3339)+`"}}`)
 
 	// The PySpark job with its secret, waiting for its environment.
 	c.must(http.StatusCreated, http.MethodPost, "/jobs", `{"name": "secret", "type": "spark",
@@ -167,8 +170,8 @@ func TestSparkRuns(t *testing.T) {
 		list := decode[cde.RunList](t, c.must(http.StatusOK, http.MethodGet, "/job-runs?filter=job%5Beq%5Dpi&orderby=ID", ""))
 		if len(list.Runs) > 0 {
 			piID = list.Runs[0].ID
-			if list.Runs[0].User != "etl-bot" || len(list.Runs) != 1 {
-				t.Fatalf("scheduled runs %+v, want one of user etl-bot", list.Runs)
+			if list.Runs[0].User != "etl-bot" || len(list.Runs) != 1 || list.Runs[0].RequestID != fmt.Sprintf("scheduled:pi:%d", start.Unix()) {
+				t.Fatalf("scheduled runs %+v, want one of user etl-bot for %s", list.Runs, start)
 			}
 		} else if time.Now().After(deadline) {
 			t.Fatal("the schedule started no run")

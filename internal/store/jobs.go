@@ -38,6 +38,96 @@ func (q *Queries) GetVirtualCluster(ctx context.Context, id string) (VirtualClus
 	return vc, nil
 }
 
+// SetVirtualClusterMaster sets the Spark master of a virtual cluster's runs.
+func (q *Queries) SetVirtualClusterMaster(ctx context.Context, vc, master string) error {
+	return q.execOne(ctx, "set virtual cluster master", `UPDATE virtual_clusters SET spark_master = $2 WHERE id = $1`, vc, master)
+}
+
+// CreateVirtualCluster adds a virtual cluster; ErrConflict when its id or
+// name is taken.
+func (q *Queries) CreateVirtualCluster(ctx context.Context, vc VirtualClusterRow) error {
+	_, err := q.exec(ctx, "create virtual cluster",
+		`INSERT INTO virtual_clusters (id, name, spark_master, created_at) VALUES ($1, $2, $3, $4)`,
+		vc.ID, vc.Name, vc.SparkMaster, ms(vc.CreatedAt))
+	return err
+}
+
+// UpdateVirtualCluster sets a virtual cluster's name and master.
+func (q *Queries) UpdateVirtualCluster(ctx context.Context, vc VirtualClusterRow) error {
+	return q.execOne(ctx, "update virtual cluster",
+		`UPDATE virtual_clusters SET name = $2, spark_master = $3 WHERE id = $1`, vc.ID, vc.Name, vc.SparkMaster)
+}
+
+// ListVirtualClusters returns every virtual cluster by id.
+func (q *Queries) ListVirtualClusters(ctx context.Context) ([]VirtualClusterRow, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id, name, spark_master, created_at FROM virtual_clusters ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list virtual clusters: %w", err)
+	}
+	defer rows.Close()
+	var out []VirtualClusterRow
+	for rows.Next() {
+		var vc VirtualClusterRow
+		var created int64
+		if err := rows.Scan(&vc.ID, &vc.Name, &vc.SparkMaster, &created); err != nil {
+			return nil, fmt.Errorf("list virtual clusters: %w", err)
+		}
+		vc.CreatedAt = fromMS(created)
+		out = append(out, vc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list virtual clusters: %w", err)
+	}
+	return out, nil
+}
+
+// VirtualClusterUsage counts what a virtual cluster holds.
+type VirtualClusterUsage struct {
+	Jobs, Resources, Credentials, LiveRuns int
+}
+
+// CountVirtualClusterUsage counts the jobs, resources, credentials and
+// unfinished runs of a virtual cluster.
+func (q *Queries) CountVirtualClusterUsage(ctx context.Context, vc string) (VirtualClusterUsage, error) {
+	var u VirtualClusterUsage
+	err := q.q.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM jobs WHERE vc_id = $1),
+		(SELECT count(*) FROM resources WHERE vc_id = $1),
+		(SELECT count(*) FROM credentials WHERE vc_id = $1),
+		(SELECT count(*) FROM runs WHERE vc_id = $1 AND status IN ('starting', 'running'))`, vc).
+		Scan(&u.Jobs, &u.Resources, &u.Credentials, &u.LiveRuns)
+	if err != nil {
+		return VirtualClusterUsage{}, fmt.Errorf("count virtual cluster usage: %w", err)
+	}
+	return u, nil
+}
+
+// DeleteVirtualCluster removes a virtual cluster with its ended runs and
+// returns those runs' ids. The caller checks first that it holds nothing
+// else (CountVirtualClusterUsage).
+func (q *Queries) DeleteVirtualCluster(ctx context.Context, vc string) ([]int64, error) {
+	rows, err := q.q.QueryContext(ctx, `DELETE FROM runs WHERE vc_id = $1 RETURNING id`, vc)
+	if err != nil {
+		return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+	}
+	return ids, q.execOne(ctx, "delete virtual cluster", `DELETE FROM virtual_clusters WHERE id = $1`, vc)
+}
+
 // JobRow is a row of jobs. Spec is the job's JSON document.
 type JobRow struct {
 	VCID       string

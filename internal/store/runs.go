@@ -278,8 +278,3 @@ func (q *Queries) DueSchedules(ctx context.Context, now time.Time, limit int) ([
 	}
 	return out, rows.Err()
 }
-
-// SetVirtualClusterMaster sets the Spark master of a virtual cluster's runs.
-func (q *Queries) SetVirtualClusterMaster(ctx context.Context, vc, master string) error {
-	return q.execOne(ctx, "set virtual cluster master", `UPDATE virtual_clusters SET spark_master = $2 WHERE id = $1`, vc, master)
-}

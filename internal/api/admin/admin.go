@@ -7,18 +7,20 @@ import (
 
 	"github.com/herdhq/herd/internal/api/httpjson"
 	"github.com/herdhq/herd/internal/auth"
+	"github.com/herdhq/herd/internal/jobs"
 )
 
 // API serves /herd/v1.
 type API struct {
 	auth       *auth.Service
+	jobs       *jobs.Service
 	json       httpjson.Decoder
 	writeError func(http.ResponseWriter, *http.Request, error)
 }
 
 // New returns the management API.
-func New(a *auth.Service, log *slog.Logger, maxBody int64) *API {
-	return &API{auth: a, json: httpjson.Decoder{MaxBytes: maxBody}, writeError: httpjson.CodedErrorWriter(log)}
+func New(a *auth.Service, j *jobs.Service, log *slog.Logger, maxBody int64) *API {
+	return &API{auth: a, jobs: j, json: httpjson.Decoder{MaxBytes: maxBody}, writeError: httpjson.CodedErrorWriter(log)}
 }
 
 // Register adds the routes to mux.
@@ -37,6 +39,11 @@ func (a *API) Register(mux *http.ServeMux) {
 	handle("GET /herd/v1/users/{name}", a.getUser)
 	handle("PATCH /herd/v1/users/{name}", a.updateUser)
 	handle("DELETE /herd/v1/users/{name}", a.deleteUser)
+	handle("GET /herd/v1/virtual-clusters", a.listVCs)
+	handle("POST /herd/v1/virtual-clusters", a.createVC)
+	handle("GET /herd/v1/virtual-clusters/{id}", a.getVC)
+	handle("PATCH /herd/v1/virtual-clusters/{id}", a.updateVC)
+	handle("DELETE /herd/v1/virtual-clusters/{id}", a.deleteVC)
 }
 
 // Whoami describes the caller.

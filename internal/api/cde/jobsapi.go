@@ -1,6 +1,7 @@
 package cde
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +19,8 @@ import (
 	"github.com/herdhq/herd/internal/listquery"
 )
 
-// Prefix is where the default virtual cluster's jobs API is served.
+// Prefix is where the jobs API is served. The virtual cluster is the one
+// the request's host names (see jobs.Service.VirtualClusterOfHost).
 const Prefix = "/dex/api/v1"
 
 // JobsAPI serves a virtual cluster's jobs API: jobs, resources,
@@ -26,7 +28,6 @@ const Prefix = "/dex/api/v1"
 type JobsAPI struct {
 	jobs      *jobs.Service
 	auth      *auth.Service
-	vc        string
 	version   string
 	maxUpload int64
 	json      httpjson.Decoder
@@ -41,10 +42,10 @@ type Options struct {
 	Version        string // reported by /info
 }
 
-// NewJobsAPI returns the jobs API of the default virtual cluster.
+// NewJobsAPI returns the jobs API of the virtual clusters.
 func NewJobsAPI(j *jobs.Service, a *auth.Service, log *slog.Logger, o Options) *JobsAPI {
 	return &JobsAPI{
-		jobs: j, auth: a, vc: jobs.DefaultVC, version: o.Version, maxUpload: o.MaxUploadBytes,
+		jobs: j, auth: a, version: o.Version, maxUpload: o.MaxUploadBytes,
 		json: httpjson.Decoder{MaxBytes: o.MaxBodyBytes, AllowUnknown: true},
 		fail: errorWriter(log),
 	}
@@ -55,7 +56,7 @@ func (a *JobsAPI) Register(mux *http.ServeMux) {
 	guard := a.auth.Require(auth.Guard{Schemes: auth.Bearer, Service: "cde", Fail: a.fail})
 	handle := func(method, path string, h http.HandlerFunc) {
 		a.routes = append(a.routes, method+" "+path)
-		mux.Handle(method+" "+Prefix+path, guard(h))
+		mux.Handle(method+" "+Prefix+path, guard(a.inVC(h)))
 	}
 	handle(http.MethodGet, "/info", a.info)
 
@@ -133,13 +134,34 @@ func (a *JobsAPI) alias(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+type vcKey struct{}
+
+// inVC finds the virtual cluster the request's host names and hands it to
+// next in the request's context.
+func (a *JobsAPI) inVC(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		vc, err := a.jobs.VirtualClusterOfHost(r.Context(), r.Host)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), vcKey{}, vc)))
+	})
+}
+
+// vcOf is the virtual cluster of a request that went through inVC.
+func vcOf(r *http.Request) string {
+	vc, _ := r.Context().Value(vcKey{}).(string)
+	return vc
+}
+
 func principal(r *http.Request) auth.Principal {
 	p, _ := auth.PrincipalFrom(r.Context())
 	return p
 }
 
 func (a *JobsAPI) info(w http.ResponseWriter, r *http.Request) {
-	vc, err := a.jobs.VirtualCluster(r.Context(), a.vc)
+	vc, err := a.jobs.VirtualCluster(r.Context(), vcOf(r))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -148,7 +170,7 @@ func (a *JobsAPI) info(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) listJobs(w http.ResponseWriter, r *http.Request) {
-	list, page, err := a.jobs.ListJobs(r.Context(), a.vc, listquery.DecodeQuery(r.URL.RawQuery))
+	list, page, err := a.jobs.ListJobs(r.Context(), vcOf(r), listquery.DecodeQuery(r.URL.RawQuery))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -166,7 +188,7 @@ func (a *JobsAPI) createJob(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	j, err := a.jobs.CreateJob(r.Context(), principal(r), a.vc, d)
+	j, err := a.jobs.CreateJob(r.Context(), principal(r), vcOf(r), d)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -175,7 +197,7 @@ func (a *JobsAPI) createJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) getJob(w http.ResponseWriter, r *http.Request) {
-	j, err := a.jobs.GetJob(r.Context(), a.vc, r.PathValue("name"))
+	j, err := a.jobs.GetJob(r.Context(), vcOf(r), r.PathValue("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -190,7 +212,7 @@ func (a *JobsAPI) patchJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, _ := json.Marshal(patch) //nolint:errchkjson // raw messages always marshal
-	j, err := a.jobs.PatchJob(r.Context(), principal(r), a.vc, r.PathValue("name"), raw)
+	j, err := a.jobs.PatchJob(r.Context(), principal(r), vcOf(r), r.PathValue("name"), raw)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -199,7 +221,7 @@ func (a *JobsAPI) patchJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) deleteJob(w http.ResponseWriter, r *http.Request) {
-	if err := a.jobs.DeleteJob(r.Context(), principal(r), a.vc, r.PathValue("name")); err != nil {
+	if err := a.jobs.DeleteJob(r.Context(), principal(r), vcOf(r), r.PathValue("name")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -208,7 +230,7 @@ func (a *JobsAPI) deleteJob(w http.ResponseWriter, r *http.Request) {
 
 func (a *JobsAPI) pause(paused bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := a.jobs.SetPaused(r.Context(), principal(r), a.vc, r.PathValue("name"), paused); err != nil {
+		if err := a.jobs.SetPaused(r.Context(), principal(r), vcOf(r), r.PathValue("name"), paused); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -218,7 +240,7 @@ func (a *JobsAPI) pause(paused bool) http.HandlerFunc {
 
 func (a *JobsAPI) pauseAll(paused bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := a.jobs.SetPausedAll(r.Context(), principal(r), a.vc, paused); err != nil {
+		if _, err := a.jobs.SetPausedAll(r.Context(), principal(r), vcOf(r), paused); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -232,7 +254,7 @@ func (a *JobsAPI) listResources(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	list, page, err := a.jobs.ListResources(r.Context(), a.vc, listquery.DecodeQuery(r.URL.RawQuery), withFiles)
+	list, page, err := a.jobs.ListResources(r.Context(), vcOf(r), listquery.DecodeQuery(r.URL.RawQuery), withFiles)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -265,7 +287,7 @@ func (a *JobsAPI) createResource(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.jobs.CreateResource(r.Context(), principal(r), a.vc, in.domain())
+	res, err := a.jobs.CreateResource(r.Context(), principal(r), vcOf(r), in.domain())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -279,7 +301,7 @@ func (a *JobsAPI) getResource(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	res, err := a.jobs.GetResource(r.Context(), a.vc, r.PathValue("name"), withFiles)
+	res, err := a.jobs.GetResource(r.Context(), vcOf(r), r.PathValue("name"), withFiles)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -288,7 +310,7 @@ func (a *JobsAPI) getResource(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) deleteResource(w http.ResponseWriter, r *http.Request) {
-	if err := a.jobs.DeleteResource(r.Context(), principal(r), a.vc, r.PathValue("name")); err != nil {
+	if err := a.jobs.DeleteResource(r.Context(), principal(r), vcOf(r), r.PathValue("name")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -338,7 +360,7 @@ func (a *JobsAPI) putFile(w http.ResponseWriter, r *http.Request) {
 			_ = part.Close() // drains the part; a failure shows at the next part
 			continue
 		}
-		f, err := a.jobs.PutFile(r.Context(), principal(r), a.vc, r.PathValue("name"), r.PathValue("path"), part)
+		f, err := a.jobs.PutFile(r.Context(), principal(r), vcOf(r), r.PathValue("name"), r.PathValue("path"), part)
 		_ = part.Close()
 		if err != nil {
 			a.fail(w, r, err)
@@ -350,7 +372,7 @@ func (a *JobsAPI) putFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) getFile(w http.ResponseWriter, r *http.Request) {
-	f, content, err := a.jobs.OpenFile(r.Context(), a.vc, r.PathValue("name"), r.PathValue("path"))
+	f, content, err := a.jobs.OpenFile(r.Context(), vcOf(r), r.PathValue("name"), r.PathValue("path"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -364,7 +386,7 @@ func (a *JobsAPI) getFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) deleteFile(w http.ResponseWriter, r *http.Request) {
-	if err := a.jobs.DeleteFile(r.Context(), principal(r), a.vc, r.PathValue("name"), r.PathValue("path")); err != nil {
+	if err := a.jobs.DeleteFile(r.Context(), principal(r), vcOf(r), r.PathValue("name"), r.PathValue("path")); err != nil {
 		a.fail(w, r, err)
 		return
 	}
@@ -372,7 +394,7 @@ func (a *JobsAPI) deleteFile(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) listCredentials(w http.ResponseWriter, r *http.Request) {
-	list, page, err := a.jobs.ListCredentials(r.Context(), a.vc, listquery.DecodeQuery(r.URL.RawQuery))
+	list, page, err := a.jobs.ListCredentials(r.Context(), vcOf(r), listquery.DecodeQuery(r.URL.RawQuery))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -390,7 +412,7 @@ func (a *JobsAPI) createCredential(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := a.jobs.CreateCredential(r.Context(), principal(r), a.vc, in.domain())
+	c, err := a.jobs.CreateCredential(r.Context(), principal(r), vcOf(r), in.domain())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -399,7 +421,7 @@ func (a *JobsAPI) createCredential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) getCredential(w http.ResponseWriter, r *http.Request) {
-	c, err := a.jobs.GetCredential(r.Context(), a.vc, r.PathValue("name"))
+	c, err := a.jobs.GetCredential(r.Context(), vcOf(r), r.PathValue("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -413,7 +435,7 @@ func (a *JobsAPI) patchCredential(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	c, err := a.jobs.PatchCredential(r.Context(), principal(r), a.vc, r.PathValue("name"), in.domain())
+	c, err := a.jobs.PatchCredential(r.Context(), principal(r), vcOf(r), r.PathValue("name"), in.domain())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -422,7 +444,7 @@ func (a *JobsAPI) patchCredential(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) deleteCredential(w http.ResponseWriter, r *http.Request) {
-	if err := a.jobs.DeleteCredential(r.Context(), principal(r), a.vc, r.PathValue("name")); err != nil {
+	if err := a.jobs.DeleteCredential(r.Context(), principal(r), vcOf(r), r.PathValue("name")); err != nil {
 		a.fail(w, r, err)
 		return
 	}

@@ -17,7 +17,7 @@ func (a *JobsAPI) runJob(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	run, err := a.jobs.RunJob(r.Context(), principal(r), a.vc, r.PathValue("name"), in.domain())
+	run, err := a.jobs.RunJob(r.Context(), principal(r), vcOf(r), r.PathValue("name"), in.domain())
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -26,7 +26,7 @@ func (a *JobsAPI) runJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *JobsAPI) listRuns(w http.ResponseWriter, r *http.Request) {
-	list, page, err := a.jobs.ListRuns(r.Context(), a.vc, listquery.DecodeQuery(r.URL.RawQuery))
+	list, page, err := a.jobs.ListRuns(r.Context(), vcOf(r), listquery.DecodeQuery(r.URL.RawQuery))
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -55,7 +55,7 @@ func (a *JobsAPI) getRun(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	run, err := a.jobs.GetRun(r.Context(), a.vc, id)
+	run, err := a.jobs.GetRun(r.Context(), vcOf(r), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -69,7 +69,7 @@ func (a *JobsAPI) killRun(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	run, err := a.jobs.KillRun(r.Context(), principal(r), a.vc, id)
+	run, err := a.jobs.KillRun(r.Context(), principal(r), vcOf(r), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -89,7 +89,7 @@ func (a *JobsAPI) runLogs(w http.ResponseWriter, r *http.Request) {
 	if typ == "" {
 		typ = "driver/stderr"
 	}
-	rc, err := a.jobs.OpenLog(r.Context(), a.vc, id, typ)
+	rc, err := a.jobs.OpenLog(r.Context(), vcOf(r), id, typ)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -107,7 +107,7 @@ func (a *JobsAPI) logTypes(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	types, err := a.jobs.LogTypes(r.Context(), a.vc, id)
+	types, err := a.jobs.LogTypes(r.Context(), vcOf(r), id)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -122,7 +122,7 @@ func (a *JobsAPI) logTypes(w http.ResponseWriter, r *http.Request) {
 // buildLog serves the log of a python-env's last build, or, for another
 // resource type, its file named build-log.
 func (a *JobsAPI) buildLog(w http.ResponseWriter, r *http.Request) {
-	res, err := a.jobs.GetResource(r.Context(), a.vc, r.PathValue("name"), false)
+	res, err := a.jobs.GetResource(r.Context(), vcOf(r), r.PathValue("name"), false)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -132,7 +132,7 @@ func (a *JobsAPI) buildLog(w http.ResponseWriter, r *http.Request) {
 		a.getFile(w, r)
 		return
 	}
-	b, err := a.jobs.BuildLog(r.Context(), a.vc, res.Name)
+	b, err := a.jobs.BuildLog(r.Context(), vcOf(r), res.Name)
 	if err != nil {
 		a.fail(w, r, err)
 		return
