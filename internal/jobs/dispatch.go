@@ -242,12 +242,13 @@ func (s *Service) recoverRuns(ctx context.Context) error {
 			return fmt.Errorf("re-attach run %d: %w", r.ID, err)
 		}
 	}
-	return s.stopStrays(live)
+	return s.stopStrays(ctx, live)
 }
 
 // stopStrays stops wrappers whose runs are not live (a run deleted or ended
-// while its process went on).
-func (s *Service) stopStrays(live map[int64]bool) error {
+// while its process went on), and removes the directories of runs that
+// have no record (a crash between deleting records and their files).
+func (s *Service) stopStrays(ctx context.Context, live map[int64]bool) error {
 	entries, err := os.ReadDir(filepath.Join(s.cfg.DataDir, "runs"))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -255,18 +256,28 @@ func (s *Service) stopStrays(live map[int64]bool) error {
 		}
 		return err
 	}
+	known, err := s.db.Read().RunIDs(ctx)
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
 		id, err := strconv.ParseInt(e.Name(), 10, 64)
 		if err != nil || live[id] {
 			continue
 		}
-		proc, err := s.cfg.Runner.Attach(filepath.Join(s.cfg.DataDir, "runs", e.Name()))
-		if err != nil {
-			continue
+		dir := filepath.Join(s.cfg.DataDir, "runs", e.Name())
+		if proc, err := s.cfg.Runner.Attach(dir); err == nil {
+			s.log.Warn("stopping the process of a run that is no longer live", "run", id, "pid", proc.Pid())
+			if err := proc.Stop(s.cfg.KillGrace); err != nil {
+				s.log.Warn("stop stray run process", "run", id, "err", err)
+				continue
+			}
 		}
-		s.log.Warn("stopping the process of a run that is no longer live", "run", id, "pid", proc.Pid())
-		if err := proc.Stop(s.cfg.KillGrace); err != nil {
-			s.log.Warn("stop stray run process", "run", id, "err", err)
+		if !known[id] {
+			if err := os.RemoveAll(dir); err != nil {
+				return fmt.Errorf("remove the directory of deleted run %d: %w", id, err)
+			}
+			s.log.Info("removed the directory of a deleted run", "run", id)
 		}
 	}
 	return nil

@@ -2,12 +2,15 @@ package jobs
 
 import (
 	"context"
+	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/herdhq/herd/internal/apperr"
 	"github.com/herdhq/herd/internal/auth"
+	"github.com/herdhq/herd/internal/runner"
 )
 
 var root = auth.Principal{User: "root", Role: auth.RoleAdmin}
@@ -161,14 +164,24 @@ func TestVirtualClusters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	run2, err := s.RunJob(ctx, alice, "etl", "j", RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteJob(ctx, alice, "etl", "j"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteVirtualCluster(ctx, root, "etl"); apperr.KindOf(err) != apperr.Conflict {
 		t.Fatalf("delete with a live run: %v", err)
 	}
-	if _, err := s.KillRun(ctx, alice, "etl", run.ID); err != nil {
-		t.Fatal(err)
+	for _, id := range []int64{run.ID, run2.ID} {
+		if _, err := s.KillRun(ctx, alice, "etl", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	onePage := url.Values{"limit": {"1"}}
+	if _, page, err := s.ListRuns(ctx, "etl", onePage); err != nil || page.Total != 2 { // a count, cached
+		t.Fatalf("runs of etl: %+v %v", page, err)
 	}
 	if err := os.MkdirAll(s.runDir(run.ID), 0o700); err != nil {
 		t.Fatal(err)
@@ -181,6 +194,19 @@ func TestVirtualClusters(t *testing.T) {
 	}
 	if _, err := os.Stat(s.runDir(run.ID)); !os.IsNotExist(err) {
 		t.Fatalf("the ended run's directory is still there: %v", err)
+	}
+	// A new cluster of the same id starts empty, counts included.
+	if _, err := s.CreateVirtualCluster(ctx, root, VirtualCluster{ID: "etl"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateJob(ctx, alice, "etl", Definition{Name: "j", Type: TypeSpark, Spark: &Spark{File: "main.py"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RunJob(ctx, alice, "etl", "j", RunRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if runs, page, err := s.ListRuns(ctx, "etl", onePage); err != nil || len(runs) != 1 || page.Total != 1 {
+		t.Fatalf("runs of the new etl: %v %+v %v", runs, page, err)
 	}
 }
 
@@ -209,5 +235,35 @@ func TestVirtualClusterOfHost(t *testing.T) {
 		if got, err := s.VirtualClusterOfHost(ctx, host); err != nil || got != want {
 			t.Errorf("VirtualClusterOfHost(%q) = %q, %v; want %q", host, got, err, want)
 		}
+	}
+}
+
+// A crash between deleting run records (with their virtual cluster) and
+// their directories leaves directories without records; recovery removes
+// them and keeps the others.
+func TestStopStraysRemovesDirectoriesOfDeletedRuns(t *testing.T) {
+	ctx := context.Background()
+	s := newTestService(t, &testClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)})
+	s.cfg.Runner = runner.New(os.Args[0], nil)
+	if _, err := s.CreateJob(ctx, alice, DefaultVC, Definition{Name: "j", Type: TypeSpark, Spark: &Spark{File: "main.py"}}); err != nil {
+		t.Fatal(err)
+	}
+	run, err := s.RunJob(ctx, alice, DefaultVC, "j", RunRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{run.ID, run.ID + 1} {
+		if err := os.MkdirAll(filepath.Join(s.runDir(id), "logs"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.stopStrays(ctx, map[int64]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(s.runDir(run.ID)); err != nil {
+		t.Errorf("the directory of a recorded run: %v", err)
+	}
+	if _, err := os.Stat(s.runDir(run.ID + 1)); !os.IsNotExist(err) {
+		t.Errorf("the directory of a run without a record is still there: %v", err)
 	}
 }

@@ -106,26 +106,50 @@ func (q *Queries) CountVirtualClusterUsage(ctx context.Context, vc string) (Virt
 // returns those runs' ids. The caller checks first that it holds nothing
 // else (CountVirtualClusterUsage).
 func (q *Queries) DeleteVirtualCluster(ctx context.Context, vc string) ([]int64, error) {
-	rows, err := q.q.QueryContext(ctx, `DELETE FROM runs WHERE vc_id = $1 RETURNING id`, vc)
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM runs WHERE vc_id = $1 ORDER BY id`, vc)
 	if err != nil {
-		return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+		return nil, fmt.Errorf("delete virtual cluster: %w", err)
 	}
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+			return nil, fmt.Errorf("delete virtual cluster: %w", err)
 		}
 		ids = append(ids, id)
 	}
-	if err := rows.Close(); err != nil {
-		return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
-	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("delete virtual cluster runs: %w", err)
+		return nil, fmt.Errorf("delete virtual cluster: %w", err)
+	}
+	for _, id := range ids {
+		if err := q.changing(ctx, "runs", vc, id, true); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := q.exec(ctx, "delete virtual cluster runs", `DELETE FROM runs WHERE vc_id = $1`, vc); err != nil {
+		return nil, err
 	}
 	return ids, q.execOne(ctx, "delete virtual cluster", `DELETE FROM virtual_clusters WHERE id = $1`, vc)
+}
+
+// RunIDs returns the ids of every run.
+func (q *Queries) RunIDs(ctx context.Context) (map[int64]bool, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT id FROM runs`)
+	if err != nil {
+		return nil, fmt.Errorf("list run ids: %w", err)
+	}
+	defer rows.Close()
+	ids := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list run ids: %w", err)
+		}
+		ids[id] = true
+	}
+	return ids, rows.Err()
 }
 
 // JobRow is a row of jobs. Spec is the job's JSON document.
