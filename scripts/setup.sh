@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make run` and `make test` need into the project: Go
 # modules; a Python venv (.venv) with the Spark runtime (pyspark) and the
-# real clients the compatibility tests drive; the example Spark jar built
+# real clients the compatibility tests drive (and, for the tests, Airflow with
+# the CDE operator in build/airflow-venv); the example Spark jar built
 # from examples/spark; the Hadoop HDFS daemons' jars from Maven Central
 # (build/hadoop); pinned Go tools (.tools/bin). Quick when all is there.
 # With --test (make test) it also needs Python 2.7 for the cm_api client;
@@ -86,6 +87,21 @@ if [ ! -d build/hadoop/lib ] || [ "$(cat "$hadoop_stamp" 2>/dev/null)" != "$hado
   echo "${hadoop_version%.jar}" > "$hadoop_tmp/VERSION"
   echo "$hadoop_want" > "$hadoop_tmp/.pom.sha256"
   rm -rf build/hadoop && mv "$hadoop_tmp" build/hadoop
+fi
+
+# The real CDE Airflow operator with Airflow itself (about 300 MB), for the
+# tests only, in a venv of its own: its pins would clash with .venv's.
+if $for_tests; then
+  af_stamp=build/airflow-venv/.requirements.sha256
+  af_want=$(sha256sum < requirements-airflow.txt | cut -d' ' -f1)
+  if [ "$(cat "$af_stamp" 2>/dev/null)" != "$af_want" ]; then
+    echo "setup: installing Airflow and the CDE Airflow operator into build/airflow-venv (once)"
+    rm -rf build/airflow-venv && mkdir -p build
+    python3 -m venv build/airflow-venv || fail "could not create build/airflow-venv"
+    build/airflow-venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-airflow.txt ||
+      fail "pip could not install requirements-airflow.txt (is PyPI reachable?)"
+    echo "$af_want" > "$af_stamp"
+  fi
 fi
 
 # The real cm_api client (Python 2.7 only) for the Cloudera Manager API

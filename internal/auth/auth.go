@@ -147,6 +147,15 @@ func (s *Service) UserCRN(name string) string {
 	return "crn:altus:iam:herd:" + s.accountID + ":user:" + name
 }
 
+// EnvironmentCRN is the CDP-style resource name of the one environment
+// this server is.
+func (s *Service) EnvironmentCRN() string {
+	return "crn:cdp:environments:herd:" + s.accountID + ":environment:herd"
+}
+
+// AccountID is the id of this server's account, the tenant of its CRNs.
+func (s *Service) AccountID() string { return s.accountID }
+
 // AccessKeyCRN is the CDP-style resource name of an access key.
 func (s *Service) AccessKeyCRN(id string) string {
 	return "crn:altus:iam:herd:" + s.accountID + ":accessKey:" + id

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -21,6 +22,10 @@ import (
 
 // EnvPrefix starts the name of every environment variable Herd reads.
 const EnvPrefix = "HERD_"
+
+// cdeServiceIDRE is what the CDE SDK takes for a service id: the
+// alphanumerics after "cde-" in the jobs API host.
+var cdeServiceIDRE = regexp.MustCompile(`^[A-Za-z0-9]{1,40}$`)
 
 // Config is the server configuration.
 type Config struct {
@@ -45,6 +50,7 @@ type Config struct {
 	SparkPython       string        `koanf:"spark-python"`
 	SparkVenv         string        `koanf:"spark-venv"`
 	SparkMaster       string        `koanf:"spark-master"`
+	CDEServiceID      string        `koanf:"cde-service-id"`
 	MaxConcurrentRuns int           `koanf:"max-concurrent-runs"`
 	RunKillGrace      time.Duration `koanf:"run-kill-grace"`
 	EndedRunTTL       time.Duration `koanf:"ended-run-ttl"`
@@ -81,6 +87,7 @@ func Default() Config {
 		SignatureWindow:     5 * time.Minute,
 		SparkVenv:           ".venv",
 		SparkMaster:         "local[*]",
+		CDEServiceID:        "herd",
 		MaxConcurrentRuns:   2,
 		RunKillGrace:        10 * time.Second,
 		EndedRunTTL:         24 * time.Hour,
@@ -120,6 +127,7 @@ func RegisterFlags(fs *pflag.FlagSet) {
 	fs.String("spark-python", d.SparkPython, "Python runs and python-env builds use (default: that of --spark-venv, else python3)")
 	fs.String("spark-venv", d.SparkVenv, "Python virtual environment holding the pyspark package")
 	fs.String("spark-master", d.SparkMaster, "Spark master of the default virtual cluster")
+	fs.String("cde-service-id", d.CDEServiceID, "id of this CDE service: jobs API hosts are <vc>.cde-<id>.<domain>, describeService answers for cluster-<id>")
 	fs.Int("max-concurrent-runs", d.MaxConcurrentRuns, "runs live at once; more wait in starting")
 	fs.Duration("run-kill-grace", d.RunKillGrace, "time a killed run has to stop before it is killed with SIGKILL")
 	fs.Duration("ended-run-ttl", d.EndedRunTTL, "how long the record and logs of a run of a delete_after_run job are kept after it ends")
@@ -265,6 +273,9 @@ func (c Config) Validate() error {
 	}
 	if c.SparkMaster == "" {
 		bad("spark-master must not be empty")
+	}
+	if !cdeServiceIDRE.MatchString(c.CDEServiceID) {
+		bad("cde-service-id %q: want 1 to 40 letters and digits", c.CDEServiceID)
 	}
 	if c.MaxConcurrentRuns < 1 {
 		bad("max-concurrent-runs %d: want at least 1", c.MaxConcurrentRuns)

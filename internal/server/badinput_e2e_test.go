@@ -342,3 +342,28 @@ func TestAccessKeyLimit(t *testing.T) {
 	runBadCases(t, env, []badCase{{name: "eleventh key", method: "POST", path: "/api/v1/iam/createAccessKey",
 		headers: headers{"Authorization": basic("admin", env.AdminPassword)}, status: 409, shape: cdpShape, code: "ALREADY_EXISTS", message: "the most allowed"}})
 }
+
+// describeService, the DE call the CDE SDK makes for the environment CRN
+// before generateWorkloadAuthToken (signed; Basic also works here).
+func TestDescribeService(t *testing.T) {
+	env := servertest.Start(t)
+	admin := headers{"Authorization": basic("admin", env.AdminPassword), "Content-Type": "application/json"}
+	var out struct {
+		Service map[string]any `json:"service"`
+	}
+	if err := json.Unmarshal(mustStatus(t, http.StatusOK, http.MethodPost, env.URL+"/api/v1/de/describeService", `{"clusterId": "cluster-herd"}`, admin), &out); err != nil {
+		t.Fatal(err)
+	}
+	if crn, _ := out.Service["environmentCrn"].(string); !strings.HasPrefix(crn, "crn:cdp:environments:") || out.Service["clusterId"] != "cluster-herd" || out.Service["status"] != "ClusterCreationCompleted" {
+		t.Fatalf("describeService: %v", out.Service)
+	}
+	e := func(name, body string, h headers, status int, code, msg string) badCase {
+		return badCase{name: name, method: http.MethodPost, path: "/api/v1/de/describeService", body: body, headers: h, status: status, shape: cdpShape, code: code, message: msg}
+	}
+	runBadCases(t, env, []badCase{
+		e("another service", `{"clusterId": "cluster-x1"}`, admin, 404, "NOT_FOUND", "not found"),
+		e("no cluster id", `{}`, admin, 400, "INVALID_ARGUMENT", "clusterId is required"),
+		e("an unknown field", `{"clusterId": "cluster-herd", "x": 1}`, admin, 400, "INVALID_ARGUMENT", "x"),
+		e("no credentials", `{"clusterId": "cluster-herd"}`, nil, 401, "UNAUTHENTICATED", ""),
+	})
+}

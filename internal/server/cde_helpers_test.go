@@ -35,11 +35,19 @@ func checkSpec(t *testing.T, req *http.Request, status int, header http.Header, 
 // cdeClient calls one server's jobs API with a Bearer token, as the curl
 // recipes of Cloudera's documentation do.
 type cdeClient struct {
-	t     *testing.T
-	env   *servertest.Env
-	token string
-	base  string
-	host  string // the Host the requests name, when not the server's address
+	t      *testing.T
+	env    *servertest.Env
+	token  string
+	base   string
+	host   string       // the Host the requests name, when not the server's address
+	client *http.Client // nil: http.DefaultClient
+}
+
+func (c *cdeClient) httpClient() *http.Client {
+	if c.client != nil {
+		return c.client
+	}
+	return http.DefaultClient
 }
 
 func newCDEClient(t *testing.T, env *servertest.Env, user, pw string) *cdeClient {
@@ -55,7 +63,7 @@ func (c *cdeClient) do(method, path, body string) (int, []byte) {
 	if c.host != "" {
 		h["Host"] = c.host
 	}
-	status, _, b := call(c.t, method, c.base+path, body, h)
+	status, _, b := callWith(c.t, c.httpClient(), method, c.base+path, body, h)
 	return status, b
 }
 
@@ -83,7 +91,7 @@ func (c *cdeClient) upload(resource, path string, content []byte) (int, []byte) 
 	}
 	req.Header.Set("Authorization", bearer(c.token))
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.httpClient().Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -22,6 +22,12 @@ type headers map[string]string
 // call sends one request and returns the status, headers and body.
 func call(t *testing.T, method, url, body string, h headers) (int, http.Header, []byte) {
 	t.Helper()
+	return callWith(t, http.DefaultClient, method, url, body, h)
+}
+
+// callWith is call through client (one that trusts a test certificate).
+func callWith(t *testing.T, client *http.Client, method, url, body string, h headers) (int, http.Header, []byte) {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -37,7 +43,7 @@ func call(t *testing.T, method, url, body string, h headers) (int, http.Header, 
 		}
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func (s *Server) routes(certDER []byte) http.Handler {
 	})
 	jobsAPI.Register(mux)
 	jobsAPI.RegisterDocs(mux)
-	iam.New(s.auth, s.log, s.cfg.MaxBodyBytes).Register(mux)
+	iam.New(s.auth, s.cfg.CDEServiceID, s.log, s.cfg.MaxBodyBytes).Register(mux)
 	admin.New(s.auth, s.jobs, s.log, s.cfg.MaxBodyBytes).Register(mux)
 	cm.New(s.inv, s.auth, s.log, cm.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Version: s.version, PublicURL: func(*http.Request) string { return s.cfg.PublicURL }}).Register(mux)
 	agents := hostagent.New(s.inv, s.auth, s.log, s.cfg.MaxBodyBytes)

@@ -13,13 +13,15 @@ import (
 // API serves the IAM calls.
 type API struct {
 	auth       *auth.Service
+	cdeService string // the CDE service's id: describeService knows cluster-<id>
 	json       httpjson.Decoder
 	writeError func(http.ResponseWriter, *http.Request, error)
 }
 
-// New returns the IAM API.
-func New(a *auth.Service, log *slog.Logger, maxBody int64) *API {
-	return &API{auth: a, json: httpjson.Decoder{MaxBytes: maxBody}, writeError: httpjson.CodedErrorWriter(log)}
+// New returns the IAM API and the DE describeService call of the CDE
+// service cdeService.
+func New(a *auth.Service, cdeService string, log *slog.Logger, maxBody int64) *API {
+	return &API{auth: a, cdeService: cdeService, json: httpjson.Decoder{MaxBytes: maxBody}, writeError: httpjson.CodedErrorWriter(log)}
 }
 
 // Register adds the routes under both prefixes.
@@ -39,6 +41,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		mux.Handle("POST /api/v1/iam/"+op, h)
 		mux.Handle("POST /iam/"+op, h)
 	}
+	mux.Handle("POST /api/v1/de/describeService", managed(http.HandlerFunc(a.describeService)))
 }
 
 // pythonISO renders a time as CDP's examples show it:

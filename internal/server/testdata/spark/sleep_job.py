@@ -1,0 +1,5 @@
+# A job that runs until it is killed.
+import time
+
+print("SLEEPING", flush=True)
+time.sleep(600)
