@@ -81,8 +81,8 @@ func TestBadConfig(t *testing.T) {
 		}},
 		{name: "bad env duration", environ: []string{"HERD_TOKEN_TTL=soon"}, want: []string{"token-ttl"}},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, want: []string{`log-format "xml"`}},
-		{name: "bad run settings", args: []string{"--max-concurrent-runs", "0", "--spark-master", "", "--run-kill-grace", "-1s"},
-			want: []string{"max-concurrent-runs 0", "spark-master must not be empty", "run-kill-grace -1s"}},
+		{name: "bad run settings", args: []string{"--max-concurrent-runs", "0", "--spark-master", "", "--run-kill-grace", "-1s", "--cde-service-id", "cde-1"},
+			want: []string{"max-concurrent-runs 0", "spark-master must not be empty", "run-kill-grace -1s", `cde-service-id "cde-1"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
