@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -92,9 +93,9 @@ func TestAirflowOperator(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	keyFile2 := filepath.Join(dir, "key.json")
+	keyJSON := filepath.Join(dir, "key.json")
 	b, _ := json.Marshal(map[string]string{"accessKeyId": key.AccessKey.AccessKeyID, "privateKey": key.PrivateKey})
-	if err := os.WriteFile(keyFile2, b, 0o600); err != nil {
+	if err := os.WriteFile(keyJSON, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(filepath.Join(dir, "cache"), 0o700); err != nil {
@@ -102,7 +103,7 @@ func TestAirflowOperator(t *testing.T) {
 	}
 
 	port := env.URL[strings.LastIndex(env.URL, ":")+1:]
-	cmd := exec.Command(py, filepath.Join("testdata", "airflow_cde.py"), port, keyFile2)
+	cmd := exec.Command(py, filepath.Join("testdata", "airflow_cde.py"), port, keyJSON)
 	cmd.Env = append(os.Environ(), "AIRFLOW_HOME="+filepath.Join(dir, "airflow"), "CDE_TOKEN_CACHE="+filepath.Join(dir, "cache"),
 		"AIRFLOW__CORE__LOAD_EXAMPLES=False", "PYTHONWARNINGS=ignore")
 	start := time.Now()
@@ -122,7 +123,7 @@ func TestAirflowOperator(t *testing.T) {
 	// What the server saw: each run as the operator left it.
 	run := func(c *cdeClient, v any) cde.Run {
 		id, _ := v.(float64)
-		return decode[cde.Run](t, c.must(http.StatusOK, http.MethodGet, "/job-runs/"+jsonNumber(id), ""))
+		return decode[cde.Run](t, c.must(http.StatusOK, http.MethodGet, "/job-runs/"+strconv.FormatInt(int64(id), 10), ""))
 	}
 	pi := run(etl, steps["pi"]["run"])
 	if pi.Status != "succeeded" || pi.User != "admin" || pi.Spark.Spec.DriverMemory != "512m" || len(pi.Spark.Spec.Args) != 1 || pi.Spark.Spec.Args[0] != "3" {
@@ -153,9 +154,4 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func jsonNumber(f float64) string {
-	b, _ := json.Marshal(int64(f))
-	return string(b)
 }
