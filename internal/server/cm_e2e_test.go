@@ -300,6 +300,37 @@ s.stop()
 	if !found {
 		t.Errorf("the master's completed applications %v lack %s", master.CompletedApps, run.Spark.SparkAppID)
 	}
+	// Kill: the run's process tree goes, the driver with it, and the master
+	// then stops the executors on its workers.
+	if st, b := etl.upload("code", "hold.py", []byte(`import time
+from pyspark.sql import SparkSession
+s = SparkSession.builder.getOrCreate()
+s.sparkContext.parallelize(range(4), 2).count()
+print("HOLDING", flush=True)
+time.sleep(600)
+`)); st != http.StatusCreated {
+		t.Fatalf("upload: %d %s", st, b)
+	}
+	etl.must(http.StatusCreated, http.MethodPost, "/jobs", `{"name": "hold", "type": "spark", "mounts": [{"resourceName": "code"}],
+		"spark": {"file": "hold.py", "driverMemory": "512m", "executorMemory": "512m", "conf": {"spark.cores.max": "1"}}}`)
+	id = decode[cde.RunID](t, etl.must(http.StatusCreated, http.MethodPost, "/jobs/hold/run", "")).ID
+	deadline := time.Now().Add(3 * time.Minute)
+	for !strings.Contains(etl.log(id, "driver/stdout"), "HOLDING") || etl.run(id).Spark.SparkAppID == "" {
+		if r := etl.run(id); ended(r) || time.Now().After(deadline) {
+			t.Fatalf("the run to kill did not get going: %+v\n%s", r, etl.log(id, "driver/stderr"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	app := etl.run(id).Spark.SparkAppID
+	if len(processesUnder(t, app)) == 0 {
+		t.Fatalf("no executor process of %s on the workers", app)
+	}
+	etl.must(http.StatusOK, http.MethodPost, fmt.Sprintf("/job-runs/%d/kill", id), "")
+	if r := etl.waitRun(id, time.Minute, "ended", ended); r.Status != "killed" {
+		t.Fatalf("killed run: %+v", r)
+	}
+	eventually(t, 30*time.Second, "the executors of the killed run gone", func() bool { return len(processesUnder(t, app)) == 0 })
+
 	// The default cluster does not see etl's jobs.
 	dflt := newCDEClient(t, c.env, "admin", c.cm.pw)
 	dflt.must(http.StatusNotFound, http.MethodGet, "/jobs/count", "")
