@@ -1,8 +1,6 @@
 package server_test
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -44,12 +42,7 @@ func TestAirflowOperator(t *testing.T) {
 	py := requireAirflow(t)
 	certFile, keyFile, der := selfSigned(t)
 	env := servertest.StartWithClock(t, servertest.WallClock(), servertest.WithTLS(certFile, keyFile))
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
+	client := trustingClient(t, der)
 	root := headers{"Authorization": basic("admin", env.AdminPassword), "Content-Type": "application/json"}
 	mustTLS := func(want int, method, path, body string) []byte {
 		t.Helper()

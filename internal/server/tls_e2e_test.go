@@ -52,17 +52,26 @@ func selfSigned(t *testing.T) (certFile, keyFile string, der []byte) {
 	return certFile, keyFile, der
 }
 
+// trustingClient is an HTTP client that trusts the certificate der.
+func trustingClient(t *testing.T, der []byte) *http.Client {
+	t.Helper()
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr}
+}
+
 // Over HTTPS, endpoint_public_cert carries the server's certificate (base64
 // DER, as Knox sends it), jku is an https URL, and the session cookie is Secure.
 func TestTLS(t *testing.T) {
 	certFile, keyFile, der := selfSigned(t)
 	env := servertest.Start(t, servertest.WithTLS(certFile, keyFile))
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
+	client := trustingClient(t, der)
 
 	req, _ := http.NewRequest(http.MethodGet, env.URL+"/gateway/authtkn/knoxtoken/api/v1/token", nil)
 	req.SetBasicAuth("admin", env.AdminPassword)
