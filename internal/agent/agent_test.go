@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,13 +11,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/herdhq/herd/internal/agentapi"
 	"github.com/herdhq/herd/internal/runner"
+	"github.com/herdhq/herd/internal/testutil"
 )
 
 func TestNewChecksConfig(t *testing.T) {
@@ -140,7 +139,7 @@ func TestRefusedWithoutToken(t *testing.T) {
 	if err := saveIdentity(dataDir, identity{HostID: "host-9", Secret: "stale"}); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := testConfig(t, fs, dataDir)
 	cfg.Token = ""
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -174,7 +173,7 @@ func TestRetriesWhileServerFails(t *testing.T) {
 	t.Parallel()
 	fs := newFakeServer(t)
 	fs.setFail(true)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := testConfig(t, fs, t.TempDir())
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	a := newTestAgent(t, cfg)
@@ -839,24 +838,6 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // A refresh rewrites the refreshable file of the running role and runs the

@@ -13,29 +13,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/herdhq/herd/internal/testutil"
 )
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 const noIsolationReason = "simulated: the test disabled isolation"
 
@@ -50,9 +33,9 @@ func testRunner(log *slog.Logger) *Runner {
 // newRunner returns a runner using the test binary as its wrapper, with or
 // without isolation (skipping the test when isolation is wanted but
 // unavailable), and the buffer its log goes to.
-func newRunner(t *testing.T, isolated bool) (*Runner, *syncBuffer) {
+func newRunner(t *testing.T, isolated bool) (*Runner, *testutil.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	r := testRunner(slog.New(slog.NewTextHandler(logs, nil)))
 	if !isolated {
 		r.setIsolation(false, noIsolationReason)

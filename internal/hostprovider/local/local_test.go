@@ -26,6 +26,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/herdhq/herd/internal/hostprovider"
+	"github.com/herdhq/herd/internal/testutil"
 )
 
 // The test binary doubles as the host agent of the VMs (envFake=agent)
@@ -185,31 +186,12 @@ func testAgentCommand(env ...string) func(AgentArgs) *exec.Cmd {
 
 var testNow = time.Date(2026, 8, 21, 10, 0, 0, 0, time.UTC)
 
-// syncBuffer collects a provider's logs; its reaper goroutines may log
-// after the test ended.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // newTestProvider returns a provider over a new directory (or over the
 // Dir an option sets), with fake agents. When the test ends it destroys
 // every VM and checks that no process of the directory is left.
 func newTestProvider(t *testing.T, opts ...func(*Config)) *Provider {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	cfg := Config{
 		Dir:          t.TempDir(),
 		AgentCommand: testAgentCommand(),

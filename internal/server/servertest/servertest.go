@@ -20,6 +20,7 @@ import (
 
 	"github.com/herdhq/herd/internal/config"
 	"github.com/herdhq/herd/internal/server"
+	"github.com/herdhq/herd/internal/testutil"
 )
 
 // Clock is a settable clock, safe for concurrent use.
@@ -67,28 +68,11 @@ type Env struct {
 	Banner        string // what the server printed on stderr at start
 
 	stop func()
-	logs *lockedBuffer
+	logs *testutil.SyncBuffer
 }
 
 // Logs returns everything the server logged so far, at debug level.
 func (e *Env) Logs() string { return e.logs.String() }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Option changes the configuration of a test server: a
 // func(*config.Config), or ServerOption for server.Options.
@@ -181,7 +165,7 @@ func StartWithClock(tb testing.TB, clock *Clock, opts ...Option) *Env {
 		tb.Fatal(err)
 	}
 	var banner bytes.Buffer
-	logs := &lockedBuffer{}
+	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewMultiHandler(
 		slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn}),
 		slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
