@@ -1,11 +1,9 @@
 package server_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,23 +29,10 @@ type cmClient struct {
 
 func (c cmClient) call(method, path string, body any) (int, map[string]any) {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+path, rd)
-	req.Header.Set("Authorization", basic("admin", c.pw))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	st, _, raw := call(c.t, method, c.base+path, jsonBody(c.t, body), headers{"Authorization": basic("admin", c.pw), "Content-Type": "application/json"})
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	return st, out
 }
 
 func (c cmClient) must(method, path string, body any) map[string]any {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -30,26 +29,13 @@ type ecoClient struct {
 
 func (c ecoClient) call(method, path string, body any) (int, map[string]any) {
 	c.t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, c.base+"/v2/hadoop-eco/clusters"+path, rd)
-	req.Header.Set("Credential-ID", c.id)
-	req.Header.Set("Credential-Secret", c.secret)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	st, _, raw := call(c.t, method, c.base+"/v2/hadoop-eco/clusters"+path, jsonBody(c.t, body),
+		headers{"Credential-ID": c.id, "Credential-Secret": c.secret, "Content-Type": "application/json"})
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
-		c.t.Fatalf("%s %s: %d, not a JSON object: %s", method, path, resp.StatusCode, raw)
+		c.t.Fatalf("%s %s: %d, not a JSON object: %s", method, path, st, raw)
 	}
-	return resp.StatusCode, out
+	return st, out
 }
 
 func (c ecoClient) must(method, path string, body any) map[string]any {

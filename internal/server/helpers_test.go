@@ -56,6 +56,19 @@ func callWith(t *testing.T, client *http.Client, method, url, body string, h hea
 	return resp.StatusCode, resp.Header, b
 }
 
+// jsonBody is body as a JSON request body for call; "" (no body) for nil.
+func jsonBody(t *testing.T, body any) string {
+	t.Helper()
+	if body == nil {
+		return ""
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func basic(user, pw string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))
 }
