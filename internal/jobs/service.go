@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/herdhq/herd/internal/apperr"
@@ -56,6 +57,12 @@ type Service struct {
 	log       *slog.Logger
 	dispatch  *dispatcher
 	buildWake chan struct{}
+
+	// vcIDs caches the ids of the virtual clusters for the jobs API's
+	// per-request lookup; nil until loaded, dropped (under vcMu, after
+	// the commit) when a cluster is created or deleted.
+	vcMu  sync.Mutex
+	vcIDs atomic.Pointer[map[string]bool]
 }
 
 // New returns the service. It makes sure the default virtual cluster

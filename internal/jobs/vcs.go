@@ -81,6 +81,7 @@ func (s *Service) CreateVirtualCluster(ctx context.Context, p auth.Principal, vc
 	if err != nil {
 		return VirtualCluster{}, fmt.Errorf("create virtual cluster: %w", err)
 	}
+	s.forgetVCIDs()
 	s.log.Info("virtual cluster created", "vc", vc.ID, "master", vc.SparkMaster, "by", p.User)
 	return vc, nil
 }
@@ -153,6 +154,7 @@ func (s *Service) DeleteVirtualCluster(ctx context.Context, p auth.Principal, id
 	if err != nil {
 		return err
 	}
+	s.forgetVCIDs()
 	for _, r := range runs {
 		if err := os.RemoveAll(s.runDir(r)); err != nil {
 			s.log.Warn("remove the directory of a deleted run", "run", r, "err", err)
@@ -185,7 +187,7 @@ func requireAdmin(p auth.Principal) error {
 // VirtualClusterOfHost returns the virtual cluster a jobs API host names:
 // the one whose id is the host's first DNS label, as in CDE; the default
 // cluster for any other host (an address, localhost, the server's own
-// name).
+// name). It runs on every jobs API request, so the ids come from a cache.
 func (s *Service) VirtualClusterOfHost(ctx context.Context, host string) (string, error) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -194,12 +196,44 @@ func (s *Service) VirtualClusterOfHost(ctx context.Context, host string) (string
 	if !dotted || net.ParseIP(host) != nil || !vcIDRE.MatchString(label) || label == DefaultVC {
 		return DefaultVC, nil
 	}
-	_, err := s.db.Read().GetVirtualCluster(ctx, label)
-	if errors.Is(err, store.ErrNotFound) {
-		return DefaultVC, nil
-	}
+	ids, err := s.loadVCIDs(ctx)
 	if err != nil {
 		return "", err
 	}
+	if !ids[label] {
+		return DefaultVC, nil
+	}
 	return label, nil
+}
+
+// loadVCIDs returns the cached virtual cluster ids, reading them first if
+// the cache is empty.
+func (s *Service) loadVCIDs(ctx context.Context) (map[string]bool, error) {
+	if ids := s.vcIDs.Load(); ids != nil {
+		return *ids, nil
+	}
+	s.vcMu.Lock()
+	defer s.vcMu.Unlock()
+	if ids := s.vcIDs.Load(); ids != nil {
+		return *ids, nil
+	}
+	vcs, err := s.db.Read().ListVirtualClusters(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make(map[string]bool, len(vcs))
+	for _, vc := range vcs {
+		ids[vc.ID] = true
+	}
+	s.vcIDs.Store(&ids)
+	return ids, nil
+}
+
+// forgetVCIDs empties the cache after a cluster was created or deleted. A
+// load under way finishes first (vcMu), so it cannot store what it read
+// before the change.
+func (s *Service) forgetVCIDs() {
+	s.vcMu.Lock()
+	defer s.vcMu.Unlock()
+	s.vcIDs.Store(nil)
 }

@@ -213,6 +213,11 @@ func TestVirtualClusters(t *testing.T) {
 func TestVirtualClusterOfHost(t *testing.T) {
 	ctx := context.Background()
 	s := newTestService(t, &testClock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)})
+	// The ids are cached: a lookup before a cluster exists must not hide
+	// it afterwards.
+	if got, err := s.VirtualClusterOfHost(ctx, "etl.example.com"); err != nil || got != DefaultVC {
+		t.Fatalf("before etl exists: %q, %v", got, err)
+	}
 	for _, id := range []string{"etl", "127"} {
 		if _, err := s.CreateVirtualCluster(ctx, root, VirtualCluster{ID: id}); err != nil {
 			t.Fatal(err)
