@@ -2,7 +2,7 @@
 GO ?= go
 ARGS ?=
 
-.PHONY: setup run build test fuzz bench clean
+.PHONY: setup run build test bench clean
 
 ## setup: install Go modules, the Python venv and pinned tools (quick when done)
 setup:
