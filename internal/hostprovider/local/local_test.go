@@ -563,14 +563,15 @@ func TestExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	// The deadline leaves a loaded machine time to print "started".
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
 	defer cancel()
 	start := time.Now()
 	out, err = p.Exec(ctx, "vm-e", []byte("echo started\nsleep 60 &\nsleep 60\n"))
 	if !errors.Is(err, context.DeadlineExceeded) || string(out) != "started\n" {
 		t.Errorf("cancelled script: %v, output %q", err, out)
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("cancelled script took %v", d)
 	}
 	waitFor(t, "the cancelled script's processes to end", func() bool {
