@@ -46,7 +46,7 @@ func (s *Service) LogTypes(ctx context.Context, vc string, id int64) ([]string, 
 	if f := eventLogFile(dir); f != "" {
 		out = append(out, eventLogType)
 	}
-	return out, nil
+	return append(out, executorLogTypes(dir)...), nil
 }
 
 func eventLogFile(dir string) string {
@@ -63,6 +63,13 @@ func (s *Service) OpenLog(ctx context.Context, vc string, id int64, typ string) 
 	if _, err := s.GetRun(ctx, vc, id); err != nil {
 		return nil, err
 	}
+	if strings.HasPrefix(typ, executorLogPrefix) {
+		rc, err := s.openExecutorLog(ctx, id, typ)
+		if err != nil {
+			return nil, err
+		}
+		return s.redacted(ctx, vc, id, rc)
+	}
 	dir := s.runDir(id)
 	path := ""
 	if typ == eventLogType {
@@ -74,11 +81,12 @@ func (s *Service) OpenLog(ctx context.Context, vc string, id int64, typ string) 
 		}
 	}
 	if path == "" && typ != eventLogType {
-		known := make([]string, 0, len(logTypes)+1)
+		known := make([]string, 0, len(logTypes)+3)
 		for _, lt := range logTypes {
 			known = append(known, lt.typ)
 		}
-		return nil, apperr.New(apperr.Invalid, "unknown log type %q: want one of %s", typ, strings.Join(append(known, eventLogType), ", "))
+		known = append(known, eventLogType, executorLogPrefix+"<id>/stdout", executorLogPrefix+"<id>/stderr")
+		return nil, apperr.New(apperr.Invalid, "unknown log type %q: want one of %s", typ, strings.Join(known, ", "))
 	}
 	f, err := os.Open(path)
 	if path == "" || errors.Is(err, os.ErrNotExist) {
@@ -87,12 +95,18 @@ func (s *Service) OpenLog(ctx context.Context, vc string, id int64, typ string) 
 	if err != nil {
 		return nil, err
 	}
+	return s.redacted(ctx, vc, id, f)
+}
+
+// redacted wraps a log of a run so that the run's secret values are
+// replaced by Redacted; it closes rc on failure.
+func (s *Service) redacted(ctx context.Context, vc string, id int64, rc io.ReadCloser) (io.ReadCloser, error) {
 	secrets, err := s.runSecretValues(ctx, vc, id)
 	if err != nil {
-		f.Close()
+		rc.Close()
 		return nil, err
 	}
-	return redactor(f, secrets), nil
+	return redactor(rc, secrets), nil
 }
 
 // runSecretValues returns the secret values a run started with.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,6 +47,9 @@ type Config struct {
 	// EndedRunTTL is how long a run of a delete_after_run job is kept
 	// after it ends; its working files go when it ends.
 	EndedRunTTL time.Duration
+	// HTTPClient reads executor logs from Spark workers; nil means one
+	// with a 30 s timeout per request.
+	HTTPClient *http.Client
 }
 
 // Service is the jobs domain service.
@@ -79,6 +83,9 @@ func New(ctx context.Context, db *store.DB, kr *keyring.Keyring, blobs *blobstor
 	}
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = 10 * time.Second
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
 	}
 	if cfg.Runtime == nil {
 		cfg.Runtime = func() (sparkrt.Runtime, error) { return sparkrt.Runtime{}, errors.New("no Spark runtime configured") }

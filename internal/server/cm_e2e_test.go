@@ -244,9 +244,14 @@ func (c *cmCluster) hdfsAndSpark() {
 		t.Fatalf("/info of etl's host: %+v", info)
 	}
 	etl.must(http.StatusCreated, http.MethodPost, "/resources", `{"name": "code"}`)
-	if st, b := etl.upload("code", "count.py", []byte(`from pyspark.sql import SparkSession
+	if st, b := etl.upload("code", "count.py", []byte(`import sys
+from pyspark.sql import SparkSession
 s = SparkSession.builder.getOrCreate()
 print("LINES=%d" % s.read.text("hdfs://127.0.1.1:8020/words.txt").count())
+def mark(rows):
+    print("EXECUTOR-MARK", file=sys.stderr, flush=True)
+    return rows
+s.sparkContext.parallelize([1], 1).mapPartitions(mark).count()
 s.stop()
 `)); st != http.StatusCreated {
 		t.Fatalf("upload: %d %s", st, b)
@@ -285,6 +290,12 @@ s.stop()
 	if !found {
 		t.Errorf("the master's completed applications %v lack %s", master.CompletedApps, run.Spark.SparkAppID)
 	}
+	// The executors' logs, read from the worker that ran them: Spark's
+	// executor backend in stderr, and the Python worker's output there too.
+	execLogs := etl.executorLogs(id)
+	if !strings.Contains(execLogs, "CoarseGrainedExecutorBackend") || !strings.Contains(execLogs, "EXECUTOR-MARK") {
+		t.Fatalf("executor logs of run %d:\n%s", id, execLogs)
+	}
 	// Kill: the run's process tree goes, the driver with it, and the master
 	// then stops the executors on its workers.
 	if st, b := etl.upload("code", "hold.py", []byte(`import time
@@ -309,6 +320,9 @@ time.sleep(600)
 	app := etl.run(id).Spark.SparkAppID
 	if len(processesUnder(t, app)) == 0 {
 		t.Fatalf("no executor process of %s on the workers", app)
+	}
+	if l := etl.executorLogs(id); !strings.Contains(l, "CoarseGrainedExecutorBackend") {
+		t.Fatalf("a live run's executor logs:\n%s", l)
 	}
 	etl.must(http.StatusOK, http.MethodPost, fmt.Sprintf("/job-runs/%d/kill", id), "")
 	if r := etl.waitRun(id, time.Minute, "ended", ended); r.Status != "killed" {

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -82,6 +83,26 @@ func (c *cdeClient) log(id int64, typ string) string {
 	c.t.Helper()
 	_, b := c.do(http.MethodGet, fmt.Sprintf("/job-runs/%d/logs?type=%s", id, url.QueryEscape(typ)), "")
 	return string(b)
+}
+
+// executorLogs returns every executor log of a run, each after a line
+// that names it, failing unless there is at least one.
+func (c *cdeClient) executorLogs(id int64) string {
+	c.t.Helper()
+	var types []cde.LogType
+	if err := json.Unmarshal(c.must(http.StatusOK, http.MethodGet, fmt.Sprintf("/job-runs/%d/log-types", id), ""), &types); err != nil {
+		c.t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, lt := range types {
+		if strings.HasPrefix(lt.Type, "executor_") {
+			fmt.Fprintf(&b, "--- %s ---\n%s", lt.Type, c.must(http.StatusOK, http.MethodGet, fmt.Sprintf("/job-runs/%d/logs?type=%s", id, lt.Type), ""))
+		}
+	}
+	if b.Len() == 0 {
+		c.t.Fatalf("run %d has no executor logs: %v", id, types)
+	}
+	return b.String()
 }
 
 // processesUnder lists the live processes whose command line or working
