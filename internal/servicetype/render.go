@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -385,13 +386,8 @@ func (t *ServiceType) renderFile(rt *RoleType, f FileTemplate, d tmplData, r fun
 }
 
 func keyValues(props map[string]string, format string) string {
-	keys := make([]string, 0, len(props))
-	for k := range props {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(props)) {
 		fmt.Fprintf(&b, format, k, props[k])
 	}
 	return b.String()

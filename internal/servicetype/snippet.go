@@ -3,6 +3,7 @@ package servicetype
 import (
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -62,22 +63,16 @@ func ParseSnippet(v string) (map[string]string, error) {
 // FormatSnippet writes properties as a snippet, sorted by name: as
 // <property> elements when asXML, else as name=value lines.
 func FormatSnippet(props map[string]string, asXML bool) string {
-	names := make([]string, 0, len(props))
-	for n := range props {
-		names = append(names, n)
+	if !asXML {
+		return keyValues(props, "%s=%s\n")
 	}
-	slices.Sort(names)
 	var b strings.Builder
-	for _, n := range names {
-		if asXML {
-			b.WriteString("<property><name>")
-			_ = xml.EscapeText(&b, []byte(n))
-			b.WriteString("</name><value>")
-			_ = xml.EscapeText(&b, []byte(props[n]))
-			b.WriteString("</value></property>\n")
-		} else {
-			fmt.Fprintf(&b, "%s=%s\n", n, props[n])
-		}
+	for _, n := range slices.Sorted(maps.Keys(props)) {
+		b.WriteString("<property><name>")
+		_ = xml.EscapeText(&b, []byte(n))
+		b.WriteString("</name><value>")
+		_ = xml.EscapeText(&b, []byte(props[n]))
+		b.WriteString("</value></property>\n")
 	}
 	return b.String()
 }
