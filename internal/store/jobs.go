@@ -136,20 +136,7 @@ func (q *Queries) DeleteVirtualCluster(ctx context.Context, vc string) ([]int64,
 
 // RunIDs returns the ids of every run.
 func (q *Queries) RunIDs(ctx context.Context) (map[int64]bool, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT id FROM runs`)
-	if err != nil {
-		return nil, fmt.Errorf("list run ids: %w", err)
-	}
-	defer rows.Close()
-	ids := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list run ids: %w", err)
-		}
-		ids[id] = true
-	}
-	return ids, rows.Err()
+	return idSet[int64](ctx, q, "run", `SELECT id FROM runs`)
 }
 
 // JobRow is a row of jobs. Spec is the job's JSON document.
@@ -482,20 +469,28 @@ func (q *Queries) ListResourceFiles(ctx context.Context, vc, resource string) ([
 
 // BlobIDs returns the ids of every blob a file row points at.
 func (q *Queries) BlobIDs(ctx context.Context) (map[string]bool, error) {
-	rows, err := q.q.QueryContext(ctx, `SELECT DISTINCT blob_id FROM resource_files`)
+	return idSet[string](ctx, q, "blob", `SELECT DISTINCT blob_id FROM resource_files`)
+}
+
+// idSet returns the set of the single column a query selects.
+func idSet[T comparable](ctx context.Context, q *Queries, what, query string) (map[T]bool, error) {
+	rows, err := q.q.QueryContext(ctx, query)
 	if err != nil {
-		return nil, fmt.Errorf("list blob ids: %w", err)
+		return nil, fmt.Errorf("list %s ids: %w", what, err)
 	}
 	defer rows.Close()
-	ids := map[string]bool{}
+	ids := map[T]bool{}
 	for rows.Next() {
-		var id string
+		var id T
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("list blob ids: %w", err)
+			return nil, fmt.Errorf("list %s ids: %w", what, err)
 		}
 		ids[id] = true
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s ids: %w", what, err)
+	}
+	return ids, nil
 }
 
 // CredentialRow is a row of credentials. Secret is sealed by the keyring.
